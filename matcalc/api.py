@@ -1,0 +1,125 @@
+"""The pipeline, written once: parse → infer shapes → differential → (adjoint |
+substitute) → simplify → Result.  Every public function and every CLI command
+goes through `derive`."""
+from __future__ import annotations
+
+import difflib
+
+from .errors import CheckError, UsageError
+from .infer import Problem, infer
+from .parse import parse as _parse
+from .result import Result
+from .simplify import simplify
+
+COMMANDS = ("grad", "dir", "elem", "jac", "hess")
+
+
+def problem(expr: str, declare: str | None = None, *, scalar: bool = False, command: str = "grad") -> Problem:
+    return infer(_parse(expr, declare), scalar=scalar, command=command)
+
+
+def parse(expr: str, declare: str | None = None):
+    """The typed, canonical expression (shapes inferred)."""
+    return problem(expr, declare, command="parse").expr
+
+
+def targets(prob: Problem, wrt) -> list:
+    if not wrt:
+        return sorted(prob.symbols.values(), key=lambda s: s.name)
+    out = []
+    for name in ([wrt] if isinstance(wrt, str) else wrt):
+        if name not in prob.symbols:
+            close = difflib.get_close_matches(name, list(prob.symbols), n=1)
+            known = ", ".join(sorted(prob.symbols)) or "none"
+            raise UsageError(f"--wrt {name}: no symbol {name} in the expression"
+                             + (f"; did you mean {close[0]}?" if close else f" (symbols: {known})"))
+        out.append(prob.symbols[name])
+    return out
+
+
+def derive(command: str, expr: str, wrt=None, *, along: str | None = None, declare: str | None = None,
+           check: bool = False, steps: bool = False, seed: int | None = None, sizes: dict | None = None) -> list:
+    """All results of one command: one per variable."""
+    from .calculus import derivatives as D
+    prob = problem(expr, declare, scalar=command in ("grad", "hess"), command=command)
+    results = []
+    for X in targets(prob, wrt):
+        direction = None
+        if command == "grad":
+            raw = D.gradient(prob, X)
+        elif command == "dir":
+            raw, direction = D.directional(prob, X, along)
+        elif command == "elem":
+            raw = D.per_element(prob, X)
+        else:
+            from .errors import UnsupportedError
+            raise UnsupportedError(f"{command} is not supported yet")
+        out = simplify(raw)
+        r = Result(command, expr, X.name, out, list(prob.symbols.values()), direction=direction)
+        if check:
+            verify(r, prob, X, seed=seed, sizes=sizes)
+        results.append(r)
+    return results
+
+
+def verify(r: Result, prob: Problem, X, *, seed=None, sizes=None):
+    """Check r numerically; a mismatch raises CheckError with both values."""
+    from . import numeric as N
+    rng = N.rng_for(seed)
+    syms = sorted(prob.symbols.values(), key=lambda s: s.name)
+    expr = r.full_expr()
+    try:
+        if r.command == "grad":
+            outcome = N.check_grad(prob.expr, X, expr, syms, rng, sizes)
+        elif r.command == "dir":
+            outcome = N.check_dir(prob.expr, X, r.direction, expr, syms, rng, sizes)
+        elif r.command == "elem":
+            outcome = N.check_elem(prob.expr, X, expr, syms, rng, sizes)
+        else:
+            return
+    except ValueError as exc:
+        raise CheckError(f"cannot check {r.command} numerically: {exc}") from None
+    r.check = outcome
+    if not outcome.passed:
+        raise CheckError(f"numeric check failed for {r.command} wrt {X.name}: relative error "
+                         f"{outcome.error:.2e} > {outcome.tolerance:.0e}; symbolic result: {r}")
+
+
+def _one(results, wrt):
+    return results[0] if isinstance(wrt, str) else results
+
+
+def grad(expr: str, wrt=None, **kw):
+    """∇f: the gradient of a scalar expression.  `wrt` a name gives one Result,
+    a list (or None: every symbol) gives a list.
+
+    >>> str(grad("tr(A @ X)", wrt="X"))
+    'A.T'
+    """
+    return _one(derive("grad", expr, wrt, **kw), wrt)
+
+
+def dir(expr: str, wrt=None, along: str | None = None, **kw):  # noqa: A001 - mirrors the command
+    """D F(X)[V], the directional derivative (`along` names V; default dX).
+
+    >>> str(dir("M@M.T", wrt="M", along="A"))
+    'A@M.T + M@A.T'
+    """
+    return _one(derive("dir", expr, wrt, along=along, **kw), wrt)
+
+
+def elem(expr: str, wrt=None, **kw):
+    """∂F/∂X_ij in terms of E(i,j).
+
+    >>> str(elem("A@X@X.T@A.T", wrt="X"))
+    'A@(E(i,j)@X.T + X@E(j,i))@A.T'
+    """
+    return _one(derive("elem", expr, wrt, **kw), wrt)
+
+
+def jac(expr: str, wrt=None, **kw):
+    return _one(derive("jac", expr, wrt, **kw), wrt)
+
+
+def hess(expr: str, wrt=None, **kw):
+    return _one(derive("hess", expr, wrt, **kw), wrt)

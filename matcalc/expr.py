@@ -1,0 +1,267 @@
+"""Expression nodes: `Sym`, `Num`, `Apply(op, args, attrs)`.
+
+Nodes are immutable and hash-consed: building the same node twice returns the same
+object, so equality is identity, hashing is cheap, and memo tables keyed by nodes
+share the work on repeated subexpressions.
+
+`make(op, *args, attrs=...)` is the smart constructor: it applies the operator's
+canonicalising rule from the registry (`REGISTRY[op].canon`, filled by `ops/`), so
+every node built through it is canonical (`x + 0 -> x`, `X.T.T -> X`, `1*X -> X`, like
+terms collected).  `Apply(...)` itself builds a node verbatim (the parser's raw tree).
+
+Shapes: a `Sym` carries its shape (None before inference); an `Apply` computes its
+shape from its arguments through the operator's rule, once.
+"""
+from __future__ import annotations
+
+import weakref
+from fractions import Fraction
+
+from .shapes import SCALAR, is_scalar
+
+# op name -> ops.Op; filled by matcalc.ops at import time
+REGISTRY: dict = {}
+
+_interned: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+
+
+class Expr:
+    __slots__ = ("key", "_shape", "_free", "_size", "_order", "__weakref__")
+    op = None
+    args: tuple = ()
+    attrs: tuple = ()
+
+    def __new__(cls, *key):
+        full = (cls.__name__,) + key
+        node = _interned.get(full)
+        if node is None:
+            node = object.__new__(cls)
+            node.key = key
+            node._shape = node._free = node._size = node._order = None
+            _interned[full] = node
+        return node
+
+    def __init__(self, *key):
+        pass
+
+    def __reduce__(self):
+        return (type(self), self.key)
+
+    # ---- cached structural facts ------------------------------------------
+    @property
+    def shape(self):
+        if self._shape is None:
+            self._shape = self._compute_shape()
+        return self._shape
+
+    @property
+    def is_scalar(self) -> bool:
+        return is_scalar(self.shape)
+
+    @property
+    def free(self) -> frozenset:
+        """Names of the symbols below this node."""
+        if self._free is None:
+            self._free = frozenset().union(*(a.free for a in self.args)) if self.args else frozenset()
+        return self._free
+
+    @property
+    def size(self) -> int:
+        """Node count: the measure the simplifier minimises."""
+        if self._size is None:
+            self._size = 1 + sum(a.size for a in self.args)
+        return self._size
+
+    @property
+    def order(self) -> tuple:
+        """A total order used to sort the operands of + and ⊙ canonically."""
+        if self._order is None:
+            self._order = self._compute_order()
+        return self._order
+
+    # ---- operator sugar (library and tests read like the maths) --------------
+    def __add__(self, o):
+        return make("add", self, lift(o))
+
+    def __radd__(self, o):
+        return make("add", lift(o), self)
+
+    def __sub__(self, o):
+        return make("add", self, neg(lift(o)))
+
+    def __rsub__(self, o):
+        return make("add", lift(o), neg(self))
+
+    def __neg__(self):
+        return neg(self)
+
+    def __mul__(self, o):
+        return make("mul", self, lift(o))
+
+    def __rmul__(self, o):
+        return make("mul", lift(o), self)
+
+    def __truediv__(self, o):
+        return make("mul", self, make("pow", lift(o), Num(-1)))
+
+    def __matmul__(self, o):
+        return make("matmul", self, o)
+
+    def __pow__(self, k):
+        return make("pow", self, lift(k))
+
+    @property
+    def T(self):
+        return make("T", self)
+
+    def __repr__(self):
+        from .printers.text import to_text
+        try:
+            return to_text(self)
+        except Exception:  # a raw, not yet shaped node
+            return f"{type(self).__name__}{self.key!r}"
+
+
+class Sym(Expr):
+    """A named array.  `props` ⊆ {symmetric, diagonal, spd, orthogonal}; a tangent
+    direction (dX, V) is an ordinary symbol."""
+    __slots__ = ()
+
+    def __new__(cls, name: str, shape=None, props: frozenset = frozenset()):
+        return super().__new__(cls, name, shape, frozenset(props))
+
+    @property
+    def name(self) -> str:
+        return self.key[0]
+
+    @property
+    def props(self) -> frozenset:
+        return self.key[2]
+
+    def _compute_shape(self):
+        if self.key[1] is None:
+            raise ValueError(f"symbol {self.name} has no shape yet")
+        return self.key[1]
+
+    @property
+    def free(self):
+        if self._free is None:
+            self._free = frozenset((self.name,))
+        return self._free
+
+    def _compute_order(self):
+        return (2, self.name, ())
+
+
+class Num(Expr):
+    """An exact rational constant (a 1×1 array)."""
+    __slots__ = ()
+
+    def __new__(cls, value):
+        return super().__new__(cls, Fraction(value))
+
+    @property
+    def value(self) -> Fraction:
+        return self.key[0]
+
+    def _compute_shape(self):
+        return SCALAR
+
+    def _compute_order(self):
+        return (0, "", (), float(self.value))
+
+
+class Apply(Expr):
+    """op(args; attrs): attrs are hashable non-expression parameters (sizes, indices)."""
+    __slots__ = ()
+
+    def __new__(cls, op: str, args=(), attrs=()):
+        return super().__new__(cls, op, tuple(args), tuple(attrs))
+
+    @property
+    def op(self):
+        return self.key[0]
+
+    @property
+    def args(self):
+        return self.key[1]
+
+    @property
+    def attrs(self):
+        return self.key[2]
+
+    def _compute_shape(self):
+        return REGISTRY[self.op].shape_of([a.shape for a in self.args], self.attrs)
+
+    def _compute_order(self):
+        return (3, self.op, tuple(a.order for a in self.args), tuple(str(a) for a in self.attrs))
+
+
+def lift(x) -> Expr:
+    return x if isinstance(x, Expr) else Num(x)
+
+
+def make(op: str, *args, attrs=()) -> Expr:
+    """The smart constructor: the canonical form of op(args)."""
+    entry = REGISTRY[op]
+    if entry.canon is not None:
+        return entry.canon(args, tuple(attrs))
+    return Apply(op, args, attrs)
+
+
+def neg(x: Expr) -> Expr:
+    return make("mul", Num(-1), x)
+
+
+ONE = Num(1)
+
+
+def zeros(shape) -> Expr:
+    return Apply("zeros", (), shape)
+
+
+def is_zero(e: Expr) -> bool:
+    return (isinstance(e, Num) and e.value == 0) or e.op == "zeros"
+
+
+def identity(n) -> Expr:
+    return Apply("I", (), (n,))
+
+
+def ones(shape) -> Expr:
+    return ONE if is_scalar(shape) else Apply("ones", (), shape)
+
+
+def substitute(e: Expr, mapping: dict, memo=None) -> Expr:
+    """Replace nodes (usually symbols) and rebuild canonically."""
+    if memo is None:
+        memo = {}
+    if e in mapping:
+        return mapping[e]
+    if not e.args:
+        return e
+    hit = memo.get(e)
+    if hit is None:
+        names = {m.name for m in mapping if isinstance(m, Sym)}
+        if names and not (e.free & names):
+            hit = e
+        else:
+            hit = make(e.op, *(substitute(a, mapping, memo) for a in e.args), attrs=e.attrs)
+        memo[e] = hit
+    return hit
+
+
+def walk(e: Expr):
+    """Every distinct node below e, children before parents (a topological order)."""
+    seen, out, stack = set(), [], [(e, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            out.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args))
+    return out

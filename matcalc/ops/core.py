@@ -1,0 +1,332 @@
+"""The algebra: + (n-ary), ⊙ / scalar × (n-ary, NumPy broadcasting of 1×1), @ (n-ary),
+transpose, elementwise power, and the constant arrays I, ones, zeros, E(i,j).
+
+Canonical forms kept by the constructors here:
+  sum      flat, no zero terms, like terms collected with exact coefficients,
+           terms ordered (positive first, then by structure);
+  product  flat; coefficient first, then scalar factors, then matrix factors, each
+           sorted; equal bases merged into powers (X*X -> X**2, x*x**-1 -> 1);
+  chain    flat @; 1×1 factors and coefficients pulled out in front (s*(A@B));
+           I dropped; inv(A)@A cancelled;
+  .T       pushed to the leaves: (A@B).T = B.T@A.T, (A+B).T = A.T+B.T, X.T.T = X,
+           and symmetric leaves (declared, 1×1, I) absorb it.  So an expression is
+           symmetric exactly when its transpose is itself (M@M.T, X.T@A@X, A+A.T).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..expr import ONE, Apply, Num, Sym, identity, is_zero, make, ones, zeros
+from ..shapes import SCALAR, ShapeMismatch, is_scalar
+from . import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_POSTFIX, PREC_POW, Op, register, sig)
+
+SYMMETRIC_PROPS = frozenset({"symmetric", "spd", "diagonal"})
+
+
+# ---- shape rules -----------------------------------------------------------
+def _same_shape(U, shapes, attrs):
+    first = shapes[0]
+    for k, s in enumerate(shapes[1:], 1):
+        if U is None:
+            if s != first:
+                raise ShapeMismatch("operands of + must have the same shape", (0, k))
+        elif not U.unify_shape(first, s):
+            raise ShapeMismatch("operands of + must have the same shape", (k - 1, k))
+    return first
+
+
+def _broadcast(U, shapes, attrs):
+    """⊙ with NumPy broadcasting of 1×1 operands (scalar × array)."""
+    out = shapes[0]
+    for k, s in enumerate(shapes[1:], 1):
+        if U is None:
+            if is_scalar(out):
+                out = s
+            elif not is_scalar(s) and s != out:
+                raise ShapeMismatch("operands of * must have the same shape, or one must be a scalar", (k - 1, k))
+        else:
+            out = U.broadcast(out, s, (k - 1, k))
+    return out
+
+
+def _chain(U, shapes, attrs):
+    rows, cols = shapes[0]
+    for k, (r, c) in enumerate(shapes[1:], 1):
+        ok = (cols == r) if U is None else U.unify(cols, r)
+        if not ok:
+            raise ShapeMismatch("the columns of the left operand of @ must match the rows of the right", (k - 1, k))
+        cols = c
+    return (rows, cols)
+
+
+# ---- sums -------------------------------------------------------------------
+def split_coefficient(t):
+    """t = c * rest with c rational."""
+    if isinstance(t, Num):
+        return t.value, ONE
+    if t.op == "mul" and isinstance(t.args[0], Num):
+        rest = t.args[1:]
+        return t.args[0].value, rest[0] if len(rest) == 1 else Apply("mul", rest)
+    return Fraction(1), t
+
+
+def scaled(c, rest):
+    if c == 1:
+        return rest
+    if rest is ONE:
+        return Num(c)
+    return Apply("mul", (Num(c),) + (rest.args if rest.op == "mul" else (rest,)))
+
+
+def zero_like(shape):
+    return Num(0) if is_scalar(shape) else zeros(shape)
+
+
+def canon_add(args, attrs):
+    live = [split_coefficient(a) for a in args if not is_zero(a)]
+    if live and all(r is live[0][1] for _, r in live):
+        # Q + Q is 2*Q, not the distributed 2*M@M.T - 2*I: keep shared sums whole
+        c = sum(c for c, _ in live)
+        return scaled(c, live[0][1]) if c else zero_like(args[0].shape)
+    flat = []
+    for a in args:
+        flat.extend(a.args if a.op == "add" else (a,))
+    coefs: dict = {}
+    for t in flat:
+        if is_zero(t):
+            continue
+        c, rest = split_coefficient(t)
+        coefs[rest] = coefs.get(rest, 0) + c
+    items = sorted(((c, r) for r, c in coefs.items() if c), key=lambda cr: (cr[0] < 0, cr[1].order))
+    if not items:
+        return zero_like(flat[0].shape)
+    if len(items) == 1:
+        return scaled(*items[0])
+    node = Apply("add", [scaled(c, r) for c, r in items])
+    node.shape  # check the operands agree now, not at print time
+    return node
+
+
+# ---- products (⊙ and scalar ×) -------------------------------------------
+def _base_exponent(f):
+    if f.op == "pow" and isinstance(f.args[1], Num):
+        return f.args[0], f.args[1].value
+    return f, Fraction(1)
+
+
+def canon_mul(args, attrs):
+    flat = []
+    for a in args:
+        flat.extend(a.args if a.op == "mul" else (a,))
+    shape = _broadcast(None, [f.shape for f in flat], ())
+    coef = Fraction(1)
+    powers: dict = {}
+    for f in flat:
+        if is_zero(f):
+            return zero_like(shape)
+        if isinstance(f, Num):
+            coef *= f.value
+            continue
+        base, k = _base_exponent(f)
+        powers[base] = powers.get(base, 0) + k
+    if coef == 0:
+        return zero_like(shape)
+    scalars, mats = [], []
+    for base, k in powers.items():
+        if k == 0:
+            continue
+        f = make("pow", base, Num(k))
+        if isinstance(f, Num):
+            coef *= f.value
+        else:
+            (scalars if f.is_scalar else mats).append(f)
+    if len(mats) > 1:  # ones(n,m) is the unit of ⊙
+        mats = [f for f in mats if f.op != "ones"] or mats[:1]
+    if not mats and not is_scalar(shape):
+        mats = [ones(shape)]
+    factors = sorted(scalars, key=lambda f: f.order) + sorted(mats, key=lambda f: f.order)
+    if coef != 1 or not factors:
+        factors.insert(0, Num(coef))
+    if len(factors) == 1:
+        return factors[0]
+    return Apply("mul", factors)
+
+
+def _mul_diff(node, d):
+    return make("add", *(make("mul", *node.args[:k], dk, *node.args[k + 1:])
+                         for k, dk in enumerate(d) if not is_zero(dk)))
+
+
+def unbroadcast(C, shape):
+    """The cotangent of an operand that NumPy broadcast: a 1×1 operand of a matrix
+    result collects the sum of its cotangent."""
+    if is_scalar(shape) and not C.is_scalar:
+        return make("sum", C)
+    return C
+
+
+def _mul_adjoint(node, k, G):
+    return unbroadcast(make("mul", G, *node.args[:k], *node.args[k + 1:]), node.args[k].shape)
+
+
+# ---- matrix products -------------------------------------------------------
+def _scalar_part(a):
+    """a = s * m with s the 1×1 factors (coefficient included) and m the matrix rest."""
+    if a.op != "mul":
+        return [], a
+    mats = [f for f in a.args if not f.is_scalar]
+    if len(mats) == len(a.args):
+        return [], a
+    return [f for f in a.args if f.is_scalar], mats[0] if len(mats) == 1 else Apply("mul", mats)
+
+
+def _cancels(a, b):
+    return (a.op == "inv" and a.args[0] is b) or (b.op == "inv" and b.args[0] is a)
+
+
+def canon_matmul(args, attrs):
+    flat = []
+    for a in args:
+        flat.extend(a.args if a.op == "matmul" else (a,))
+    shape = _chain(None, [a.shape for a in flat], ())
+    if any(is_zero(a) for a in flat):
+        return zero_like(shape)
+    scalars, chain = [], []
+    for a in flat:
+        if a.is_scalar:
+            scalars.append(a)
+            continue
+        s, m = _scalar_part(a)
+        scalars.extend(s)
+        if m.op == "matmul":
+            chain.extend(m.args)
+        elif m.op != "I":
+            chain.append(m)
+    k = 0
+    while k < len(chain) - 1:  # inv(A)@A = A@inv(A) = I
+        if _cancels(chain[k], chain[k + 1]):
+            del chain[k:k + 2]
+            k = max(0, k - 1)
+        else:
+            k += 1
+    if not chain:
+        mat = None if is_scalar(shape) else identity(shape[0])
+    elif len(chain) == 1:
+        mat = chain[0]
+    else:
+        mat = Apply("matmul", chain)
+    if mat is None:
+        return make("mul", *scalars) if scalars else ONE
+    return make("mul", *scalars, mat) if scalars else mat
+
+
+def _matmul_diff(node, d):
+    return make("add", *(make("matmul", *node.args[:k], dk, *node.args[k + 1:])
+                         for k, dk in enumerate(d) if not is_zero(dk)))
+
+
+def _matmul_adjoint(node, k, G):
+    before = [make("T", a) for a in reversed(node.args[:k])]
+    after = [make("T", a) for a in reversed(node.args[k + 1:])]
+    return make("matmul", *before, G, *after)
+
+
+# ---- transpose ---------------------------------------------------------------
+def canon_T(args, attrs):
+    (x,) = args
+    if x.is_scalar:
+        return x
+    if isinstance(x, Sym):
+        return x if x.props & SYMMETRIC_PROPS else Apply("T", (x,))
+    if x.op == "T":
+        return x.args[0]
+    rule = _registry()[x.op].transpose
+    out = rule(x) if rule else None
+    return Apply("T", (x,)) if out is None else out
+
+
+def _registry():
+    from ..expr import REGISTRY
+    return REGISTRY
+
+
+# ---- powers -----------------------------------------------------------------
+MAX_EXACT_POWER = 64  # bits: larger exact constants are left unevaluated
+
+
+def canon_pow(args, attrs):
+    x, k = args
+    if not k.is_scalar:
+        raise ShapeMismatch("the exponent of ** must be a scalar", (1,))
+    if isinstance(k, Num):
+        kv = k.value
+        if kv == 1:
+            return x
+        if kv == 0:
+            return ones(x.shape)
+        if isinstance(x, Num) and kv.denominator == 1 and x.value != 0 \
+                and abs(kv) * max(x.value.numerator.bit_length(), x.value.denominator.bit_length()) <= MAX_EXACT_POWER:
+            return Num(x.value ** int(kv))
+        if x.op in ("I", "ones") and kv > 0:
+            return x
+        if x.op == "pow" and isinstance(x.args[1], Num) and kv.denominator == 1:
+            return make("pow", x.args[0], Num(x.args[1].value * kv))
+    if is_zero(x):
+        return x
+    return Apply("pow", (x, k))
+
+
+def _pow_diff(node, d):
+    x, k = node.args
+    dx, dk = d
+    out = []
+    if not is_zero(dx):
+        out.append(make("mul", k, make("pow", x, make("add", k, Num(-1))), dx))
+    if not is_zero(dk):
+        out.append(make("mul", node, make("log", x), dk))
+    return make("add", *out)
+
+
+def _pow_shape(U, shapes, attrs):
+    base, k = shapes
+    if U is None:
+        if not is_scalar(k):
+            raise ShapeMismatch("the exponent of ** must be a scalar", (1,))
+    elif not U.unify_shape(k, SCALAR):
+        raise ShapeMismatch("the exponent of ** must be a scalar", (1,))
+    return base
+
+
+# ---- constants ----------------------------------------------------------------
+def _attr_shape(U, shapes, attrs):
+    return (attrs[0], attrs[0]) if len(attrs) == 1 else (attrs[0], attrs[1])
+
+
+def _unit_shape(U, shapes, attrs):
+    return (attrs[2], attrs[3])
+
+
+register(Op("add", _same_shape, diff=lambda node, d: make("add", *d), canon=canon_add,
+            adjoint=lambda node, k, G: G, transpose=lambda n: make("add", *(make("T", a) for a in n.args)),
+            prec=PREC_ADD, nargs=None, linear_in=(0, 1)))
+register(Op("mul", _broadcast, diff=_mul_diff, canon=canon_mul, adjoint=_mul_adjoint,
+            transpose=lambda n: make("mul", *(make("T", a) for a in n.args)),
+            prec=PREC_MUL, nargs=None, linear_in=(0, 1)))
+register(Op("matmul", _chain, diff=_matmul_diff, canon=canon_matmul, adjoint=_matmul_adjoint,
+            transpose=lambda n: make("matmul", *(make("T", a) for a in reversed(n.args))),
+            prec=PREC_MUL, nargs=None, linear_in=(0, 1)))
+register(Op("T", sig("(m,n)->(n,m)"), diff=lambda node, d: make("T", d[0]), canon=canon_T,
+            adjoint=lambda node, k, G: make("T", G), prec=PREC_POSTFIX, linear_in=(0,)))
+register(Op("pow", _pow_shape, diff=_pow_diff, canon=canon_pow,
+            transpose=lambda n: make("pow", make("T", n.args[0]), n.args[1]),
+            prec=PREC_POW, nargs=2, domain=("positive", None)))
+
+# constant arrays: attrs hold the sizes (and the indices of E)
+register(Op("I", _attr_shape, transpose=lambda n: n, nargs=0, call=("eye",), prec=PREC_ATOM,
+            text="I", pretty="I", latex="I", numpy="np.eye({n})"))
+register(Op("ones", _attr_shape, transpose=lambda n: Apply("ones", (), n.attrs[::-1]), nargs=0, call=("ones",),
+            numpy="np.ones(({n}, {m}))"))
+register(Op("zeros", _attr_shape, transpose=lambda n: Apply("zeros", (), n.attrs[::-1]), nargs=0, call=("zeros",),
+            numpy="np.zeros(({n}, {m}))"))
+register(Op("E", _unit_shape, transpose=lambda n: Apply("E", (), (n.attrs[1], n.attrs[0], n.attrs[3], n.attrs[2])),
+            nargs=0, call=("E",)))

@@ -1,0 +1,134 @@
+"""Pull common factors out of sums, keeping a change only when the expression gets
+smaller (node count):
+
+    A@Y@X.T@A.T + A@X@Y.T@A.T  ->  A@(Y@X.T + X@Y.T)@A.T      (left A, right A.T)
+    A@x + A.T@x                ->  (A + A.T)@x                (right x)
+    -2*X - 2*Y                 ->  -2*(X + Y)                 (coefficient)
+    s*X + s*Y                  ->  s*(X + Y)                  (scalar factor)
+    H*X + H*Y                  ->  H*(X + Y)                  (Hadamard factor)
+
+A factor may be shared by only some of the terms; the best group (largest saving) is
+pulled first and the inner sum is factored again.  Products are never distributed.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..expr import Apply, Num, identity, make
+from ..ops.core import split_coefficient
+
+
+def factor(e, memo=None):
+    memo = {} if memo is None else memo
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    out = e
+    if e.args:
+        args = [factor(a, memo) for a in e.args]
+        if any(a is not b for a, b in zip(args, e.args)):
+            out = make(e.op, *args, attrs=e.attrs)
+        if out.op == "add":
+            out = factor_sum(list(out.args), memo)
+    memo[e] = out
+    return out
+
+
+def _parts(t):
+    """t = coef * scalars * matrix part (a chain, a Hadamard product or an atom)."""
+    coef, rest = split_coefficient(t)
+    factors = rest.args if rest.op == "mul" else (rest,)
+    scalars = [f for f in factors if f.is_scalar and not isinstance(f, Num)]
+    mats = [f for f in factors if not f.is_scalar]
+    return coef, scalars, mats
+
+
+def _candidates(t):
+    coef, scalars, mats = _parts(t)
+    if abs(coef) != 1:
+        yield ("coef", abs(coef))
+    for s in scalars:
+        yield ("scalar", s)
+    if len(mats) == 1:
+        m = mats[0]
+        chain = m.args if m.op == "matmul" else (m,)
+        yield ("left", chain[0])
+        yield ("right", chain[-1])
+    elif len(mats) > 1:
+        for h in mats:
+            yield ("hadamard", h)
+    if not mats and scalars and len(scalars) == 1 and scalars[0].op == "matmul":
+        chain = scalars[0].args
+        yield ("left", chain[0])
+        yield ("right", chain[-1])
+
+
+def _remove(t, kind, f, negate):
+    coef, scalars, mats = _parts(t)
+    if negate:
+        coef = -coef
+    if kind == "coef":
+        return make("mul", Num(coef / f), *scalars, *mats)
+    if kind == "scalar":
+        scalars = list(scalars)
+        scalars.remove(f)
+        if not scalars and not mats:
+            return Num(coef)
+        return make("mul", Num(coef), *scalars, *mats)
+    if kind == "hadamard":
+        mats = list(mats)
+        mats.remove(f)
+        return make("mul", Num(coef), *scalars, *mats)
+    if mats:
+        m = mats[0]
+    else:  # a 1×1 chain such as x.T@A@y
+        m, scalars = scalars[0], []
+    chain = list(m.args if m.op == "matmul" else (m,))
+    chain.pop(0 if kind == "left" else -1)
+    if chain:
+        body = chain[0] if len(chain) == 1 else Apply("matmul", chain)
+    else:
+        body = identity(f.shape[1] if kind == "left" else f.shape[0])
+        if body.is_scalar:
+            body = Num(1)
+    return make("mul", Num(coef), *scalars, body)
+
+
+def _apply(kind, f, inner, negate):
+    sign = Num(-1) if negate else Num(1)
+    if kind == "coef":
+        return make("mul", sign, Num(f), inner)
+    if kind in ("scalar", "hadamard"):
+        return make("mul", sign, f, inner)
+    if kind == "left":
+        return make("mul", sign, make("matmul", f, inner))
+    return make("mul", sign, make("matmul", inner, f))
+
+
+def factor_sum(terms, memo):
+    while len(terms) > 1:
+        groups: dict = {}
+        for i, t in enumerate(terms):
+            for cand in dict.fromkeys(_candidates(t)):
+                groups.setdefault(cand, []).append(i)
+        current = 1 + sum(t.size for t in terms)   # the + node counts too
+        best = None
+        ranked = sorted((((len(idx) - 1) * (cand[1].size if cand[0] != "coef" else 2), cand, idx)
+                         for cand, idx in groups.items() if len(idx) > 1), key=lambda r: -r[0])
+        for gain, cand, idx in ranked[:6]:
+            kind, f = cand
+            negate = all(split_coefficient(terms[i])[0] < 0 for i in idx)
+            inner = make("add", *(_remove(terms[i], kind, f, negate) for i in idx))
+            inner = factor(inner, memo) if inner.op == "add" else inner
+            grouped = _apply(kind, f, inner, negate)
+            rest = [t for j, t in enumerate(terms) if j not in idx]
+            size = grouped.size + sum(t.size for t in rest) + (1 if rest else 0)
+            if size < current and (best is None or size < best[0]):
+                best = (size, grouped, rest)
+        if best is None:
+            break
+        _, grouped, rest = best
+        terms = [grouped] + rest
+        if len(terms) == 1:
+            return terms[0]
+    return make("add", *terms) if len(terms) > 1 else terms[0]
