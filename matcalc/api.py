@@ -55,7 +55,7 @@ def derive(command: str, expr: str, wrt=None, *, along: str | None = None, decla
             from .errors import UnsupportedError
             raise UnsupportedError(f"{command} is not supported yet")
         out = simplify(raw)
-        r = Result(command, expr, X.name, out, list(prob.symbols.values()), direction=direction)
+        r = Result(command, expr, X.name, out, list(prob.symbols.values()), direction=direction, problem=prob)
         if check:
             verify(r, prob, X, seed=seed, sizes=sizes)
         results.append(r)

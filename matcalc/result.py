@@ -27,6 +27,7 @@ class Result:
     definitions: list = field(default_factory=list)   # [(name, expr)]
     steps: list = field(default_factory=list)
     check: object = None                   # numeric.Outcome when verified
+    problem: object = field(default=None, repr=False)   # the infer.Problem: typed input F and its symbols
 
     @property
     def shapes(self) -> dict:
