@@ -54,12 +54,23 @@ def derive(command: str, expr: str, wrt=None, *, along: str | None = None, decla
         else:
             from .errors import UnsupportedError
             raise UnsupportedError(f"{command} is not supported yet")
-        out = simplify(raw)
-        r = Result(command, expr, X.name, out, list(prob.symbols.values()), direction=direction, problem=prob)
+        out, definitions = simplify(raw, taken=_names_in_use(prob, direction))
+        r = Result(command, expr, X.name, out, list(prob.symbols.values()), direction=direction,
+                   definitions=definitions, problem=prob)
         if check:
             verify(r, prob, X, seed=seed, sizes=sizes)
         results.append(r)
     return results
+
+
+def _names_in_use(prob: Problem, direction) -> set:
+    names = set(prob.symbols) | {"I", "E", "K"}
+    for s in prob.symbols.values():
+        for d in s.shape:
+            names |= d.names()
+    if direction is not None:
+        names.add(direction.name)
+    return names
 
 
 def verify(r: Result, prob: Problem, X, *, seed=None, sizes=None):

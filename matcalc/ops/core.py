@@ -180,8 +180,34 @@ def _scalar_part(a):
     return [f for f in a.args if f.is_scalar], mats[0] if len(mats) == 1 else Apply("mul", mats)
 
 
-def _cancels(a, b):
-    return (a.op == "inv" and a.args[0] is b) or (b.op == "inv" and b.args[0] is a)
+def _power_of(a):
+    """a = base^k as a matrix power: X -> (X, 1), matpow(X, k) -> (X, k), inv(X) -> (X, -1)."""
+    if a.op == "matpow":
+        return a.args[0], a.attrs[0]
+    if a.op == "inv":
+        return a.args[0], -1
+    return a, 1
+
+
+def _merge_powers(chain):
+    """X@X -> matpow(X, 2), matpow(X, 2)@X -> matpow(X, 3), inv(A)@A -> I (dropped)."""
+    out = []  # (base, exponent)
+    for a in chain:
+        base, k = _power_of(a)
+        if out and out[-1][0] is base:
+            out[-1] = (base, out[-1][1] + k)
+            if out[-1][1] == 0:
+                out.pop()
+        else:
+            out.append((base, k))
+    merged = []
+    for base, k in out:
+        m = make("matpow", base, attrs=(k,)) if k != 1 else base
+        if m.op == "matmul":
+            merged.extend(m.args)
+        elif m.op != "I":
+            merged.append(m)
+    return merged
 
 
 def canon_matmul(args, attrs):
@@ -202,13 +228,7 @@ def canon_matmul(args, attrs):
             chain.extend(m.args)
         elif m.op != "I":
             chain.append(m)
-    k = 0
-    while k < len(chain) - 1:  # inv(A)@A = A@inv(A) = I
-        if _cancels(chain[k], chain[k + 1]):
-            del chain[k:k + 2]
-            k = max(0, k - 1)
-        else:
-            k += 1
+    chain = _merge_powers(chain)
     if not chain:
         mat = None if is_scalar(shape) else identity(shape[0])
     elif len(chain) == 1:
@@ -309,8 +329,27 @@ def _unit_shape(U, shapes, attrs):
 register(Op("add", _same_shape, diff=lambda node, d: make("add", *d), canon=canon_add,
             adjoint=lambda node, k, G: G, transpose=lambda n: make("add", *(make("T", a) for a in n.args)),
             prec=PREC_ADD, nargs=None, linear_in=(0, 1)))
+def _mul_transpose(n):
+    if any(is_diagonal(a) for a in n.args if not a.is_scalar):
+        return n  # a Hadamard product with a diagonal factor is diagonal, hence symmetric
+    return make("mul", *(make("T", a) for a in n.args))
+
+
+def is_diagonal(e) -> bool:
+    """Known to be diagonal: I, a declared diagonal symbol, diag(vector), I ⊙ anything."""
+    if isinstance(e, Sym):
+        return "diagonal" in e.props
+    if e.op == "I":
+        return True
+    if e.op == "diag":
+        return e.args[0].shape[1].is_one
+    if e.op == "mul":
+        return any(is_diagonal(a) for a in e.args if not a.is_scalar)
+    return False
+
+
 register(Op("mul", _broadcast, diff=_mul_diff, canon=canon_mul, adjoint=_mul_adjoint,
-            transpose=lambda n: make("mul", *(make("T", a) for a in n.args)),
+            transpose=_mul_transpose,
             prec=PREC_MUL, nargs=None, linear_in=(0, 1)))
 register(Op("matmul", _chain, diff=_matmul_diff, canon=canon_matmul, adjoint=_matmul_adjoint,
             transpose=lambda n: make("matmul", *(make("T", a) for a in reversed(n.args))),

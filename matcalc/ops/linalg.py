@@ -38,13 +38,17 @@ def canon_tr(args, attrs):
         return pulled
     if x.op == "T":
         return make("tr", x.args[0])
+    if x.op == "add":  # linear: tr(A + B) = tr(A) + tr(B), so that like traces collect
+        return make("add", *(make("tr", a) for a in x.args))
     if x.op == "I" and x.attrs[0].is_const:
         return Num(x.attrs[0].value)
     if x.op == "matmul":  # cyclic and transpose invariance: one representative
         chains = [x.args, tuple(make("T", a) for a in reversed(x.args))]
         best = min((c[k:] + c[:k] for c in chains for k in range(len(c))),
                    key=lambda c: tuple(a.order for a in c))
-        x = Apply("matmul", best)
+        x = make("matmul", *best)
+        if x.op != "matmul":
+            return make("tr", x)
     return Apply("tr", (x,))
 
 

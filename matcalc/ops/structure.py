@@ -1,16 +1,27 @@
-"""Structured operators: Kronecker product, vec, diag, block matrices, slices.
+"""Structured operators: Kronecker product, vec, diag, block matrices, slices, the
+commutation matrix K(m, n).
 
 Block matrices are `block(args; rows, cols)` with the blocks row-major; a slice is
-`slice(C; r0, r1, c0, c1)` with Dim bounds (`C[:n, :n]`, and `C[i, j]` is the 1×1
-slice `C[i:i+1, j:j+1]`).  Open bounds are None until shape inference fills them.
+`slice(C; r0, r1, c0, c1)` with Dim bounds (`C[:n, :n]`; `C[i, j]` is the 1×1 slice
+`C[i:i+1, j:j+1]`).  All are linear, and their adjoints stay in block form:
+  block   the cotangent of a block is the matching slice of G
+  slice   G put back in place: a block matrix with zero blocks around it
+          (G ⊙ E(i,j) for an entry)
+  kron    ⟨G, A ⊗ dX⟩ = ⟨Σ_ij A_ij G_(i,j), dX⟩ over the blocks G_(i,j) of G —
+          written out when A's size is a number (kron(eye(2), X) and the like)
+  diag    its own adjoint: diag(G)
+  vec     unvec(g) = (vec(I_n)ᵀ ⊗ I_m)(I_n ⊗ g)
 """
 from __future__ import annotations
 
-from ..expr import Apply, make
-from ..shapes import Dim, ShapeMismatch
+from ..errors import UnsupportedError
+from ..expr import Apply, Num, identity, is_zero, make, zeros
+from ..shapes import Dim, ShapeMismatch, is_scalar
 from . import PREC_POSTFIX, Op, function, register, sig
+from .core import _scalar_part, zero_like
 
 
+# ---- shapes --------------------------------------------------------------------
 def _block_shape(U, shapes, attrs):
     nr, nc = attrs
     grid = [shapes[r * nc:(r + 1) * nc] for r in range(nr)]
@@ -38,23 +49,199 @@ def _slice_shape(U, shapes, attrs):
 
 
 def _diag_shape(U, shapes, attrs):
+    """NumPy's diag: a column vector becomes a diagonal matrix, a square matrix gives
+    its diagonal as a column."""
     (r, c), = shapes
-    if attrs and attrs[0] == "to_matrix":
-        return (r, r)
     if U is None:
+        if c.is_one:
+            return (r, r)
         if r != c:
             raise ShapeMismatch("diag of a matrix needs a square matrix", (0,))
-    elif not U.unify(r, c):
+        return (r, Dim.of(1))
+    node = U.context
+    rc = U.resolve(c)
+    if rc.is_one or (not U.surely_matrix(((Dim.of(1)), c)) and node is not None
+                     and getattr(node.args[0], "name", "X")[:1].islower()):
+        U.unify(c, Dim.of(1))
+        return (r, r)
+    if not U.unify(r, c):
         raise ShapeMismatch("diag of a matrix needs a square matrix", (0,))
     return (r, Dim.of(1))
 
 
-function("kron", "(m,n),(p,q)->(m*p,n*q)", call=("kron",), nargs=2, text="kron({0}, {1})",
+# ---- canonical forms ---------------------------------------------------------------
+def canon_block(args, attrs):
+    if all(is_zero(a) for a in args):
+        return zeros(_block_shape(None, [a.shape for a in args], attrs))
+    args = [zeros(a.shape) if is_zero(a) and isinstance(a, Num) else a for a in args]
+    return Apply("block", args, attrs)
+
+
+def _offsets(sizes):
+    out, acc = [], Dim.of(0)
+    for s in sizes:
+        out.append(acc)
+        acc = acc + s
+    return out
+
+
+def _block_grid(node):
+    nr, nc = node.attrs
+    heights = [node.args[r * nc].shape[0] for r in range(nr)]
+    widths = [node.args[c].shape[1] for c in range(nc)]
+    return nr, nc, _offsets(heights), heights, _offsets(widths), widths
+
+
+def canon_slice(args, attrs):
+    (x,) = args
+    r0, r1, c0, c1 = attrs
+    rows, cols = x.shape
+    if r0 == 0 and c0 == 0 and r1 == rows and c1 == cols:
+        return x
+    if is_zero(x):
+        return zeros((r1 - r0, c1 - c0))
+    s, m = _scalar_part(x)
+    if s:
+        return make("mul", *s, make("slice", m, attrs=attrs))
+    if x.op == "T":  # the transpose stays outside: C.T[a, b] = C[b, a].T
+        return make("T", make("slice", x.args[0], attrs=(c0, c1, r0, r1)))
+    if x.op == "block":  # a slice that is exactly one block is that block
+        nr, nc, ro, hs, co, ws = _block_grid(x)
+        for r in range(nr):
+            for c in range(nc):
+                if ro[r] == r0 and ro[r] + hs[r] == r1 and co[c] == c0 and co[c] + ws[c] == c1:
+                    return x.args[r * nc + c]
+    if x.op == "slice":  # a slice of a slice
+        a0, _, b0, _ = x.attrs
+        return make("slice", x.args[0], attrs=(a0 + r0, a0 + r1, b0 + c0, b0 + c1))
+    return Apply("slice", (x,), attrs)
+
+
+def _slice_transpose(node):
+    x = node.args[0]
+    if make("T", x) is x:  # a slice of a symmetric matrix, transposed, is the mirrored slice
+        r0, r1, c0, c1 = node.attrs
+        return make("slice", x, attrs=(c0, c1, r0, r1))
+    return None
+
+
+def canon_diag(args, attrs):
+    (x,) = args
+    if x.is_scalar:
+        return x
+    s, m = _scalar_part(x)
+    if s:
+        return make("mul", *s, make("diag", m))
+    if x.op == "diag":
+        inner = x.args[0]
+        if inner.shape[1].is_one:      # diag(diag(v)) = v
+            return inner
+        return make("mul", identity(inner.shape[0]), inner)   # diag(diag(X)) = I ⊙ X
+    if x.op == "T" and x.args[0].shape[0].is_one:  # diag(row.T) is diag of the column
+        return Apply("diag", (x,))
+    return Apply("diag", (x,))
+
+
+def canon_vec(args, attrs):
+    (x,) = args
+    if x.shape[1].is_one:
+        return x
+    s, m = _scalar_part(x)
+    if s:
+        return make("mul", *s, make("vec", m))
+    return Apply("vec", (x,))
+
+
+def canon_kron(args, attrs):
+    a, b = args
+    if is_zero(a) or is_zero(b):
+        return zeros((a.shape[0] * b.shape[0], a.shape[1] * b.shape[1]))
+    if a.is_scalar or b.is_scalar:
+        return make("mul", a, b)
+    sa, ma = _scalar_part(a)
+    sb, mb = _scalar_part(b)
+    if sa or sb:
+        return make("mul", *sa, *sb, make("kron", ma, mb))
+    return Apply("kron", (a, b))
+
+
+# ---- adjoints ------------------------------------------------------------------------
+def _block_adjoint(node, k, G):
+    nr, nc, ro, hs, co, ws = _block_grid(node)
+    r, c = divmod(k, nc)
+    return make("slice", G, attrs=(ro[r], ro[r] + hs[r], co[c], co[c] + ws[c]))
+
+
+def embed(G, shape, bounds):
+    """The matrix of `shape` that is G inside `bounds` and zero elsewhere."""
+    r0, r1, c0, c1 = bounds
+    rows, cols = shape
+    if r1 - r0 == 1 and c1 - c0 == 1:
+        return make("mul", G, Apply("E", (), (r0, c0, rows, cols)))
+
+    def segments(lo, hi, full):
+        return [(a, b) for a, b in ((Dim.of(0), lo), (lo, hi), (hi, full)) if a != b]
+    rseg, cseg = segments(r0, r1, rows), segments(c0, c1, cols)
+    cells = [G if (ra, rb) == (r0, r1) and (ca, cb) == (c0, c1) else zeros((rb - ra, cb - ca))
+             for ra, rb in rseg for ca, cb in cseg]
+    return make("block", *cells, attrs=(len(rseg), len(cseg)))
+
+
+def _concrete(d: Dim, what: str) -> int:
+    if not d.is_const:
+        raise UnsupportedError(f"the gradient through kron needs {what} to have a numeric size "
+                               f"(it is {d}); declare it, e.g. '…: 2×2'")
+    return d.value
+
+
+def _kron_adjoint(node, k, G):
+    a, b = node.args
+    (m, n), (p, q) = a.shape, b.shape
+    if k == 1:  # ⟨G, A ⊗ dB⟩ = Σ_ij A_ij ⟨G_(i,j), dB⟩
+        M, N = _concrete(m, "the left factor"), _concrete(n, "the left factor")
+        terms = []
+        for i in range(M):
+            for j in range(N):
+                coef = make("slice", a, attrs=(Dim.of(i), Dim.of(i + 1), Dim.of(j), Dim.of(j + 1)))
+                if a.op == "I":
+                    if i != j:
+                        continue
+                    coef = Num(1)
+                blk = make("slice", G, attrs=(p * i, p * (i + 1), q * j, q * (j + 1)))
+                terms.append(make("mul", coef, blk))
+        return make("add", *terms) if terms else zeros(b.shape)
+    # ⟨G, dA ⊗ B⟩: entry (i, j) of the cotangent is sum(G_(i,j) ⊙ B)
+    M, N = _concrete(m, "the left factor"), _concrete(n, "the left factor")
+    cells = [make("sum", make("mul", make("slice", G, attrs=(p * i, p * (i + 1), q * j, q * (j + 1))), b))
+             for i in range(M) for j in range(N)]
+    return make("block", *cells, attrs=(M, N))
+
+
+def _vec_adjoint(node, k, G):
+    m, n = node.args[0].shape
+    left = make("kron", make("T", make("vec", identity(n))), identity(m))
+    return make("matmul", left, make("kron", identity(n), G))
+
+
+register(Op("block", _block_shape, canon=canon_block, adjoint=_block_adjoint, nargs=None,
+            diff=lambda node, d: make("block", *d, attrs=node.attrs),
+            transpose=lambda n: make("block", *(make("T", n.args[r * n.attrs[1] + c])
+                                               for c in range(n.attrs[1]) for r in range(n.attrs[0])),
+                                     attrs=(n.attrs[1], n.attrs[0])),
+            linear_in=(0,)))
+register(Op("slice", _slice_shape, canon=canon_slice, prec=PREC_POSTFIX, transpose=_slice_transpose,
+            diff=lambda node, d: make("slice", d[0], attrs=node.attrs),
+            adjoint=lambda node, k, G: embed(G, node.args[0].shape, node.attrs), linear_in=(0,)))
+function("kron", "(m,n),(p,q)->(m*p,n*q)", call=("kron",), nargs=2, text="kron({0}, {1})", canon=canon_kron,
+         diff=lambda node, d: make("add", make("kron", d[0], node.args[1]), make("kron", node.args[0], d[1])),
+         adjoint=_kron_adjoint, transpose=lambda n: make("kron", make("T", n.args[0]), make("T", n.args[1])),
          latex=r"{0} \otimes {1}", pretty="{0} ⊗ {1}", numpy="np.kron({0}, {1})", linear_in=(0, 1))
-function("vec", "(m,n)->(m*n,1)", call=("vec",), latex=r"\operatorname{{vec}}\left({0}\right)",
-         numpy="{0}.reshape(-1, 1, order='F')", linear_in=(0,))
-function("diag", _diag_shape, call=("diag",), latex=r"\operatorname{{diag}}\left({0}\right)",
-         numpy="np.diag({0}.ravel()) if {0}.shape[1] == 1 else np.diag({0}).reshape(-1, 1)", linear_in=(0,))
-register(Op("block", _block_shape, nargs=None, linear_in=(0,)))
-register(Op("slice", _slice_shape, prec=PREC_POSTFIX, linear_in=(0,)))
-register(Op("K", lambda U, shapes, attrs: (attrs[0] * attrs[1], attrs[0] * attrs[1]), nargs=0, call=("K",)))
+function("vec", "(m,n)->(m*n,1)", call=("vec",), canon=canon_vec, adjoint=_vec_adjoint,
+         diff=lambda node, d: make("vec", d[0]),
+         latex=r"\operatorname{{vec}}\left({0}\right)", numpy="{0}.reshape(-1, 1, order='F')", linear_in=(0,))
+function("diag", _diag_shape, call=("diag",), canon=canon_diag,
+         diff=lambda node, d: make("diag", d[0]), adjoint=lambda node, k, G: make("diag", G),
+         transpose=lambda n: n if n.args[0].shape[1].is_one else None,
+         latex=r"\operatorname{{diag}}\left({0}\right)", numpy="_diag({0})", linear_in=(0,))
+register(Op("K", lambda U, shapes, attrs: (attrs[0] * attrs[1], attrs[0] * attrs[1]), nargs=0, call=("K",),
+            transpose=lambda n: Apply("K", (), n.attrs[::-1])))

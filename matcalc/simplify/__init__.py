@@ -3,6 +3,8 @@ out of sums and keeps the smaller form; cse.py names repeated subexpressions."""
 from __future__ import annotations
 
 
-def simplify(e):
+def simplify(e, taken=frozenset()):
+    """(result, definitions): factored, with repeated subexpressions named."""
+    from .cse import name_repeats
     from .factor import factor
-    return factor(e)
+    return name_repeats(factor(e), set(taken))
