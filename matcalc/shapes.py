@@ -192,7 +192,13 @@ class Unifier:
 
     def unify(self, a, b) -> bool:
         """Make a == b; False when that is impossible."""
-        diff = self.resolve(a) - self.resolve(b)
+        ra, rb = self.resolve(a), self.resolve(b)
+        for v, other in ((ra, rb), (rb, ra)):  # a lone variable takes the other side whole
+            if len(v.terms) == 1 and v.terms[0][1] == 1 and len(v.terms[0][0]) == 1 \
+                    and is_var(v.terms[0][0][0]) and v.terms[0][0][0] not in other.names():
+                self.subst[v.terms[0][0][0]] = other
+                return True
+        diff = ra - rb
         if not diff.terms:
             return True
         for mono, c in diff.terms:
@@ -213,8 +219,19 @@ class Unifier:
         return self.unify(s[1], t[1]) and ok0
 
     def retry_deferred(self) -> bool:
+        """Solve what is left; n*m == p*q with all unknown is read factor by factor."""
         pending, self.deferred = self.deferred, []
-        return all(self.unify(a, b) for a, b in pending)
+        ok = all(self.unify(a, b) for a, b in pending)
+        pending, self.deferred = self.deferred, []
+        for a, b in pending:
+            ra, rb = self.resolve(a), self.resolve(b)
+            if len(ra.terms) == len(rb.terms) == 1 and ra.terms[0][1] == rb.terms[0][1] \
+                    and len(ra.terms[0][0]) == len(rb.terms[0][0]):
+                for x, y in zip(ra.terms[0][0], rb.terms[0][0]):
+                    ok = self.unify(Dim.of(x), Dim.of(y)) and ok
+            else:
+                self.deferred.append((a, b))
+        return ok
 
     def is_scalar(self, s) -> bool:
         return is_scalar(self.resolve_shape(s))

@@ -38,6 +38,8 @@ def canon_tr(args, attrs):
         return pulled
     if x.op == "T":
         return make("tr", x.args[0])
+    if x.op == "kron" and all(a.shape[0] == a.shape[1] for a in x.args):
+        return make("mul", make("tr", x.args[0]), make("tr", x.args[1]))   # tr(A ⊗ B) = tr(A) tr(B)
     if x.op == "add":  # linear: tr(A + B) = tr(A) + tr(B), so that like traces collect
         return make("add", *(make("tr", a) for a in x.args))
     if x.op == "I" and x.attrs[0].is_const:

@@ -111,6 +111,13 @@ def canon_slice(args, attrs):
             for c in range(nc):
                 if ro[r] == r0 and ro[r] + hs[r] == r1 and co[c] == c0 and co[c] + ws[c] == c1:
                     return x.args[r * nc + c]
+    if x.op == "I":  # diagonal blocks of I are identities, off-diagonal ones zero
+        if r0 == c0 and r1 == c1:
+            return identity(r1 - r0)
+        if r1 == c0 or c1 == r0:
+            return zeros((r1 - r0, c1 - c0))
+    if x.op == "ones":
+        return Apply("ones", (), (r1 - r0, c1 - c0))
     if x.op == "slice":  # a slice of a slice
         a0, _, b0, _ = x.attrs
         return make("slice", x.args[0], attrs=(a0 + r0, a0 + r1, b0 + c0, b0 + c1))
@@ -137,8 +144,8 @@ def canon_diag(args, attrs):
         if inner.shape[1].is_one:      # diag(diag(v)) = v
             return inner
         return make("mul", identity(inner.shape[0]), inner)   # diag(diag(X)) = I ⊙ X
-    if x.op == "T" and x.args[0].shape[0].is_one:  # diag(row.T) is diag of the column
-        return Apply("diag", (x,))
+    if x.op == "matmul" and len(x.args) == 2 and x.args[0].shape[1].is_one:
+        return make("mul", x.args[0], make("T", x.args[1]))   # diag(u@v.T) = u ⊙ v
     return Apply("diag", (x,))
 
 
@@ -218,6 +225,9 @@ def _kron_adjoint(node, k, G):
 
 
 def _vec_adjoint(node, k, G):
+    s, g = _scalar_part(G)
+    if g.op == "vec":  # unvec(vec(Z)) = Z
+        return make("mul", *s, g.args[0])
     m, n = node.args[0].shape
     left = make("kron", make("T", make("vec", identity(n))), identity(m))
     return make("matmul", left, make("kron", identity(n), G))
@@ -242,6 +252,6 @@ function("vec", "(m,n)->(m*n,1)", call=("vec",), canon=canon_vec, adjoint=_vec_a
 function("diag", _diag_shape, call=("diag",), canon=canon_diag,
          diff=lambda node, d: make("diag", d[0]), adjoint=lambda node, k, G: make("diag", G),
          transpose=lambda n: n if n.args[0].shape[1].is_one else None,
-         latex=r"\operatorname{{diag}}\left({0}\right)", numpy="_diag({0})", linear_in=(0,))
+         latex=r"\operatorname{{diag}}\left({0}\right)", numpy="(np.diagflat(_d) if (_d := {0}).shape[1] == 1 else np.diag(_d)[:, None])", linear_in=(0,))
 register(Op("K", lambda U, shapes, attrs: (attrs[0] * attrs[1], attrs[0] * attrs[1]), nargs=0, call=("K",),
             transpose=lambda n: Apply("K", (), n.attrs[::-1])))
