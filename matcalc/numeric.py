@@ -22,6 +22,7 @@ from .printers.numpy import compile_function, function_source
 
 RTOL = 1e-6
 H = 1e-3
+COND = 50.0   # "well-conditioned": the condition number of anything inverted stays below this
 
 
 @dataclass
@@ -81,8 +82,10 @@ def draw_array(sym: Sym, sizes: dict, rng, style: str):
     return a
 
 
-def direction(sym: Sym, sizes: dict, rng):
-    """A random tangent in the space of the variable."""
+def direction(sym: Sym, sizes: dict, rng, value=None):
+    """A random tangent in the space of the variable: symmetric for a symmetric (spd)
+    variable, diagonal for a diagonal one, Q@Ω with Ω skew-symmetric (the tangent space
+    of the orthogonal group at Q = `value`) for an orthogonal one."""
     import numpy as np
     r, c = (d.evaluate(sizes) for d in sym.shape)
     v = rng.standard_normal((r, c))
@@ -90,7 +93,12 @@ def direction(sym: Sym, sizes: dict, rng):
         v = (v + v.T) / 2
     if "diagonal" in sym.props:
         v = np.diag(np.diag(v))
+    if "orthogonal" in sym.props and value is not None and r == c:
+        v = np.asarray(value, dtype=float) @ (v - v.T) / 2
     return v
+
+
+CONSTRAINED = frozenset({"symmetric", "spd", "diagonal", "orthogonal"})
 
 
 def _domain_nodes(e):
@@ -106,8 +114,11 @@ def _domain_nodes(e):
             elif k < 0:
                 out.append((node.args[0], "nonzero"))
             continue
+        if node.op == "pow":  # a symbolic exponent: x**k = exp(k log x) needs x > 0
+            out.append((node.args[0], "positive"))
+            continue
         for arg, dom in zip(node.args, REGISTRY[node.op].domain):
-            if dom and not (node.op == "pow"):
+            if dom:
                 out.append((arg, dom))
     return out
 
@@ -122,9 +133,9 @@ def _ok(value, requirement) -> bool:
     if requirement == "nonzero":
         return bool(np.all(np.abs(v) > 1e-2))
     if requirement == "invertible":
-        return bool(np.linalg.cond(v) < 1e4)
+        return bool(np.linalg.cond(v) < COND)
     if requirement == "posdet":
-        return bool(np.linalg.cond(v) < 1e4 and np.linalg.det(v) > 0)
+        return bool(np.linalg.cond(v) < COND and np.linalg.det(v) > 0)
     return True
 
 
@@ -189,6 +200,21 @@ def _values_with(inst, extra):
     return vals
 
 
+def _shape_of(X: Sym, sizes: dict):
+    return tuple(d.evaluate(sizes) for d in X.shape)
+
+
+def _tangent(X: Sym, inst, rng):
+    return direction(X, inst.sizes, rng, inst.values.get(X.name))
+
+
+def _run_quiet(fn):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
 def check_grad(F, X: Sym, G, symbols, rng, sizes=None, trials=3) -> Outcome:
     """<G, V> against the directional difference of F along random V."""
     import numpy as np
@@ -196,42 +222,164 @@ def check_grad(F, X: Sym, G, symbols, rng, sizes=None, trials=3) -> Outcome:
     f = compile_function(function_source(F, inst.symbols))
     g = compile_function(function_source(G, inst.symbols))
     worst = 0.0
-    gv = np.asarray(g(**inst.values), dtype=float).reshape(X.shape[0].evaluate(inst.sizes), -1)
+    gv = _run_quiet(lambda: np.asarray(g(**inst.values), dtype=float))
+    gv = np.broadcast_to(gv, _shape_of(X, inst.sizes)) if gv.size == 1 else gv.reshape(_shape_of(X, inst.sizes))
+    detail = ""
     for _ in range(trials):
-        V = direction(X, inst.sizes, rng)
-        num = central_difference(f, inst.values, X.name, V)
-        worst = max(worst, relative_error(num, np.sum(gv * V)))
-    return Outcome("grad", worst)
+        V = _tangent(X, inst, rng)
+        num = _run_quiet(lambda: central_difference(f, inst.values, X.name, V))
+        sym = float(np.sum(gv * V))
+        err = relative_error(num, sym)
+        if err > worst:
+            worst, detail = err, f"<G, V> = {sym!r}, central difference {float(np.reshape(num, -1)[0])!r}"
+    return Outcome("grad", worst, detail=detail if worst > RTOL else "")
 
 
 def check_dir(F, X: Sym, V: Sym, D, symbols, rng, sizes=None, trials=3) -> Outcome:
     inst = Instance(F, symbols, rng, sizes)
     f = compile_function(function_source(F, inst.symbols))
     d = compile_function(function_source(D, inst.symbols + [V]))
-    worst = 0.0
+    worst, detail = 0.0, ""
     for _ in range(trials):
-        v = direction(X, inst.sizes, rng)
-        num = central_difference(f, inst.values, X.name, v)
-        worst = max(worst, relative_error(num, d(**_values_with(inst, {V.name: v}))))
-    return Outcome("dir", worst)
+        v = _tangent(X, inst, rng)
+        num = _run_quiet(lambda: central_difference(f, inst.values, X.name, v))
+        sym = _run_quiet(lambda: d(**_values_with(inst, {V.name: v})))
+        err = relative_error(num, sym)
+        if err > worst:
+            worst, detail = err, f"symbolic {_show(sym)}, central difference {_show(num)}"
+    return Outcome("dir", worst, detail=detail if worst > RTOL else "")
 
 
-def check_elem(F, X: Sym, D, symbols, rng, sizes=None) -> Outcome:
-    """Every entry (i, j): the difference along the unit matrix E(i,j)."""
+def check_elem(F, X: Sym, D, symbols, rng, sizes=None, trials=3) -> Outcome:
+    """Every entry (i, j): the difference along the unit matrix E(i,j).  For a
+    constrained variable (symmetric, diagonal, orthogonal) a unit matrix is not an
+    admissible direction; there Σ_ij V_ij ∂F/∂X_ij is compared with the difference
+    along random admissible V."""
     import numpy as np
     inst = Instance(F, symbols, rng, sizes)
     f = compile_function(function_source(F, inst.symbols))
     d = compile_function(function_source(D, inst.symbols, extra=("i", "j")))
-    r, c = (dd.evaluate(inst.sizes) for dd in X.shape)
-    worst = 0.0
+    r, c = _shape_of(X, inst.sizes)
+    worst, detail = 0.0, ""
+    parts = {}
+
+    def part(i, j):
+        if (i, j) not in parts:
+            parts[(i, j)] = np.asarray(_run_quiet(lambda: d(**_values_with(inst, {"i": i, "j": j}))), dtype=float)
+        return parts[(i, j)]
+    if X.props & CONSTRAINED:
+        for _ in range(trials):
+            V = _tangent(X, inst, rng)
+            num = _run_quiet(lambda: central_difference(f, inst.values, X.name, V))
+            sym = sum(V[i, j] * part(i, j) for i in range(r) for j in range(c) if V[i, j] != 0)
+            err = relative_error(num, sym)
+            if err > worst:
+                worst, detail = err, f"Σ V_ij ∂F/∂X_ij = {_show(sym)}, central difference {_show(num)}"
+        return Outcome("elem", worst, detail=detail if worst > RTOL else "")
     for i in range(r):
         for j in range(c):
             E = np.zeros((r, c))
             E[i, j] = 1
-            if X.props & {"symmetric", "spd"} and i != j:
-                continue  # a symmetric variable has no free off-diagonal unit direction
-            if "diagonal" in X.props and i != j:
-                continue
-            num = central_difference(f, inst.values, X.name, E)
-            worst = max(worst, relative_error(num, d(**_values_with(inst, {"i": i, "j": j}))))
-    return Outcome("elem", worst)
+            num = _run_quiet(lambda: central_difference(f, inst.values, X.name, E))
+            sym = part(i, j)
+            err = relative_error(num, sym)
+            if err > worst:
+                worst, detail = err, f"entry ({i}, {j}): symbolic {_show(sym)}, central difference {_show(num)}"
+    return Outcome("elem", worst, detail=detail if worst > RTOL else "")
+
+
+def vec(a):
+    """Stack the columns (column-major), as a column."""
+    import numpy as np
+    return np.reshape(np.asarray(a, dtype=float), (-1, 1), order="F")
+
+
+def check_jac(F, X: Sym, J, symbols, rng, sizes=None, trials=3) -> Outcome:
+    """J @ vec(V) against vec of the directional difference of F along V (J is
+    ∂vec(F)/∂vec(X)ᵀ, column-major vec)."""
+    import numpy as np
+    inst = Instance(F, symbols, rng, sizes)
+    f = compile_function(function_source(F, inst.symbols))
+    jf = compile_function(function_source(J, inst.symbols))
+    jv = np.atleast_2d(np.asarray(_run_quiet(lambda: jf(**inst.values)), dtype=float))
+    worst, detail = 0.0, ""
+    for _ in range(trials):
+        V = _tangent(X, inst, rng)
+        num = vec(_run_quiet(lambda: central_difference(f, inst.values, X.name, V)))
+        if jv.shape[1] != num.size and jv.shape[1] != V.size:
+            return Outcome("jac", float("inf"), detail=f"the Jacobian is {jv.shape[0]}×{jv.shape[1]}, "
+                           f"expected {num.size}×{V.size}")
+        sym = jv @ vec(V)
+        err = relative_error(num, sym)
+        if err > worst:
+            worst, detail = err, f"J vec(V) = {_show(sym)}, central difference {_show(num)}"
+    return Outcome("jac", worst, detail=detail if worst > RTOL else "")
+
+
+HESS_H = 5e-3
+
+
+def second_difference(f, values: dict, name: str, V, W, h=HESS_H):
+    """d²/ds dt f(X + sV + tW) at 0: the mixed central difference, Richardson
+    extrapolated (h and h/2), so the truncation error is O(h⁴)."""
+    import numpy as np
+
+    def at(s, t):
+        moved = dict(values)
+        moved[name] = values[name] + s * V + t * W
+        return float(np.reshape(f(**moved), ()))
+
+    def mixed(k):
+        return (at(k, k) - at(k, -k) - at(-k, k) + at(-k, -k)) / (4 * k * k)
+    return (4 * mixed(h / 2) - mixed(h)) / 3
+
+
+def check_hess(F, X: Sym, H, symbols, rng, sizes=None, trials=3, along: Sym | None = None) -> Outcome:
+    """Wᵀ H V (H a matrix, vector variable) or <W, H[V]> (a Hessian-vector product
+    along the direction symbol `along`) against the mixed second difference of F."""
+    import numpy as np
+    inst = Instance(F, symbols, rng, sizes)
+    f = compile_function(function_source(F, inst.symbols))
+    hf = compile_function(function_source(H, inst.symbols + ([along] if along is not None else [])))
+    worst, detail = 0.0, ""
+    for _ in range(trials):
+        V, W = _tangent(X, inst, rng), _tangent(X, inst, rng)
+        num = _run_quiet(lambda: second_difference(f, inst.values, X.name, V, W))
+        if along is not None:
+            hv = np.asarray(_run_quiet(lambda: hf(**_values_with(inst, {along.name: V}))), dtype=float)
+            sym = float(np.sum(hv * W))
+        else:
+            hm = np.atleast_2d(np.asarray(_run_quiet(lambda: hf(**inst.values)), dtype=float))
+            sym = float((vec(W).T @ hm @ vec(V)).item())
+        err = relative_error(num, sym)
+        if err > worst:
+            worst, detail = err, f"symbolic {sym!r}, second difference {num!r}"
+    return Outcome("hess", worst, detail=detail if worst > RTOL else "")
+
+
+def _show(a) -> str:
+    import numpy as np
+    a = np.asarray(a, dtype=float)
+    if a.size == 1:
+        return repr(float(a.reshape(())))
+    return np.array2string(a.reshape(a.shape if a.ndim == 2 else (-1, 1)), precision=6, separator=", ",
+                           max_line_width=10_000).replace("\n", "")
+
+
+def check_result(r, rng, sizes=None, trials=3) -> Outcome:
+    """The check of one api Result, whatever its kind (grad, dir, elem, jac, hess)."""
+    prob = r.problem
+    X = prob.symbols[r.wrt]
+    syms = sorted(prob.symbols.values(), key=lambda s: s.name)
+    expr = r.full_expr()
+    if r.command == "grad":
+        return check_grad(prob.expr, X, expr, syms, rng, sizes, trials)
+    if r.command == "dir":
+        return check_dir(prob.expr, X, r.direction, expr, syms, rng, sizes, trials)
+    if r.command == "elem":
+        return check_elem(prob.expr, X, expr, syms, rng, sizes, trials)
+    if r.command == "jac":
+        return check_jac(prob.expr, X, expr, syms, rng, sizes, trials)
+    if r.command == "hess":
+        return check_hess(prob.expr, X, expr, syms, rng, sizes, trials, along=r.direction)
+    raise ValueError(f"no numeric check for {r.command}")
