@@ -38,12 +38,21 @@ def targets(prob: Problem, wrt) -> list:
 
 
 def derive(command: str, expr: str, wrt=None, *, along: str | None = None, declare: str | None = None,
-           check: bool = False, steps: bool = False, seed: int | None = None, sizes: dict | None = None) -> list:
-    """All results of one command: one per variable."""
+           check: bool = False, steps: bool = False, seed: int | None = None, sizes: dict | None = None,
+           index: bool = False, full: bool = False) -> list:
+    """All results of one command: one per variable (for `hess` with two
+    variables, the mixed second derivative)."""
     from .calculus import derivatives as D
+    if command not in COMMANDS:
+        raise UsageError(f"unknown command {command!r}; one of {', '.join(COMMANDS)}")
     prob = problem(expr, declare, scalar=command in ("grad", "hess"), command=command)
+    variables = targets(prob, wrt)
+    if command == "hess" and wrt and len(variables) == 2:
+        jobs = [(variables[0], variables[1])]
+    else:
+        jobs = [(X, None) for X in variables]
     results = []
-    for X in targets(prob, wrt):
+    for X, Y in jobs:
         direction = None
         if command == "grad":
             raw = D.gradient(prob, X)
@@ -51,14 +60,22 @@ def derive(command: str, expr: str, wrt=None, *, along: str | None = None, decla
             raw, direction = D.directional(prob, X, along)
         elif command == "elem":
             raw = D.per_element(prob, X)
+        elif command == "jac":
+            raw = D.jacobian_of(prob, X)
         else:
-            from .errors import UnsupportedError
-            raise UnsupportedError(f"{command} is not supported yet")
+            raw, direction = D.hessian(prob, X, Y, along=along, full=full)
         out, definitions = simplify(raw, taken=_names_in_use(prob, direction))
-        r = Result(command, expr, X.name, out, list(prob.symbols.values()), direction=direction,
+        label = X.name if Y is None else f"{X.name},{Y.name}"
+        r = Result(command, expr, label, out, list(prob.symbols.values()), direction=direction,
                    definitions=definitions, problem=prob)
+        if index and command == "elem":
+            from .calculus.index import index_form
+            r.index = index_form(raw, X)
+        if steps:
+            from .calculus.steps import derivation
+            r.steps = derivation(prob, X, r)
         if check:
-            verify(r, prob, X, seed=seed, sizes=sizes)
+            verify(r, prob, X, seed=seed, sizes=sizes, other=Y)
         results.append(r)
     return results
 
@@ -73,7 +90,7 @@ def _names_in_use(prob: Problem, direction) -> set:
     return names
 
 
-def verify(r: Result, prob: Problem, X, *, seed=None, sizes=None):
+def verify(r: Result, prob: Problem, X, *, seed=None, sizes=None, other=None):
     """Check r numerically; a mismatch raises CheckError with both values."""
     from . import numeric as N
     rng = N.rng_for(seed)
@@ -86,8 +103,13 @@ def verify(r: Result, prob: Problem, X, *, seed=None, sizes=None):
             outcome = N.check_dir(prob.expr, X, r.direction, expr, syms, rng, sizes)
         elif r.command == "elem":
             outcome = N.check_elem(prob.expr, X, expr, syms, rng, sizes)
+        elif r.command == "jac":
+            from .numeric_jac import check_jac
+            outcome = check_jac(prob.expr, X, expr, syms, rng, sizes)
         else:
-            return
+            from .calculus.derivatives import gradient
+            from .numeric_jac import check_hess
+            outcome = check_hess(prob.expr, gradient(prob, X), X, other or X, r.direction, expr, syms, rng, sizes)
     except ValueError as exc:
         raise CheckError(f"cannot check {r.command} numerically: {exc}") from None
     r.check = outcome

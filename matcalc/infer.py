@@ -169,6 +169,23 @@ class _Inference:
                    for d in s for v in self.U.resolve(d).names()) and \
             all(not self.U.resolve(d).is_const for d in s)
 
+    def unconstrained(self, name) -> bool:
+        """Nothing but the symbol itself mentions its dimensions (exp(a), not a + X)."""
+        mine = [self.U.resolve(d) for d in self.sym_shape[name]]
+        if not self.free_shape(self.sym_shape[name]) or mine[0] == mine[1]:
+            return False
+        others = set()
+        for other, s in self.sym_shape.items():
+            if other != name:
+                for d in s:
+                    others |= self.U.resolve(d).names()
+        for node, s in self.memo.items():
+            if not isinstance(node, Sym):
+                for d in s:
+                    others |= self.U.resolve(d).names() if node.args and not (
+                        len(node.args) == 1 and isinstance(node.args[0], Sym) and node.args[0].name == name) else set()
+        return not (set().union(*(d.names() for d in mine)) & others)
+
     def finish(self, root_shape, scalar: bool, command: str):
         U = self.U
         U.retry_deferred()
@@ -179,7 +196,7 @@ class _Inference:
                 source=self.p.source)
         for name in self.order:
             s = self.sym_shape[name]
-            if reads_as_scalar(name) and self.free_shape(s):
+            if reads_as_scalar(name) and self.unconstrained(name):
                 U.unify_shape(s, SCALAR)
         for name in self.order:
             s = self.sym_shape[name]

@@ -60,3 +60,29 @@ def project(G, X: Sym):
     if X.props & {"symmetric", "spd"}:
         return make("mul", Num(Fraction(1, 2)), make("add", G, make("T", G)))
     return G
+
+
+def tangent_symbol(X: Sym) -> Sym:
+    """A private symbol for dX (never printed)."""
+    return Sym("d" + X.name + "\0", X.shape)
+
+
+def jacobian_of(problem, X: Sym):
+    """∂vec(F)/∂vec(X)ᵀ."""
+    from .jacobian import jacobian
+    dX = tangent_symbol(X)
+    return jacobian(differential(problem.expr, X, dX), dX)
+
+
+def hessian(problem, X: Sym, Y: Sym | None = None, along: str | None = None, full: bool = False):
+    """∂²f/∂x∂yᵀ for vector (or scalar) variables, or with `full` the vec-form
+    Hessian of a matrix variable; otherwise the Hessian-vector product
+    D(∇f)(X)[V].  Returns (expression, direction or None)."""
+    from .jacobian import jacobian
+    Y = Y or X
+    G = gradient(problem, X)
+    if full or (X.shape[1].is_one and Y.shape[1].is_one):
+        dY = tangent_symbol(Y)
+        return jacobian(make("vec", differential(G, Y, dY)), dY), None
+    V = direction_symbol(problem, Y, along)
+    return differential(G, Y, V), V

@@ -364,6 +364,7 @@ register(Op("pow", _pow_shape, diff=_pow_diff, canon=canon_pow,
 register(Op("I", _attr_shape, transpose=lambda n: n, nargs=0, call=("eye",), prec=PREC_ATOM,
             text="I", pretty="I", latex="I", numpy="np.eye({n})"))
 register(Op("ones", _attr_shape, transpose=lambda n: Apply("ones", (), n.attrs[::-1]), nargs=0, call=("ones",),
+            text="ones({n}, {m})", pretty="ones({n},{m})", latex=r"\mathbf{{1}}_{{{n} \times {m}}}",
             numpy="np.ones(({n}, {m}))"))
 register(Op("zeros", _attr_shape, transpose=lambda n: Apply("zeros", (), n.attrs[::-1]), nargs=0, call=("zeros",),
             numpy="np.zeros(({n}, {m}))"))

@@ -253,5 +253,13 @@ function("diag", _diag_shape, call=("diag",), canon=canon_diag,
          diff=lambda node, d: make("diag", d[0]), adjoint=lambda node, k, G: make("diag", G),
          transpose=lambda n: n if n.args[0].shape[1].is_one else None,
          latex=r"\operatorname{{diag}}\left({0}\right)", numpy="(np.diagflat(_d) if (_d := {0}).shape[1] == 1 else np.diag(_d)[:, None])", linear_in=(0,))
+def canon_K(args, attrs):
+    m, n = attrs
+    if Dim.of(m).is_one or Dim.of(n).is_one:  # transposing a vector does not reorder vec
+        return identity(Dim.of(m) * Dim.of(n))
+    return Apply("K", (), attrs)
+
+
 register(Op("K", lambda U, shapes, attrs: (attrs[0] * attrs[1], attrs[0] * attrs[1]), nargs=0, call=("K",),
-            transpose=lambda n: Apply("K", (), n.attrs[::-1])))
+            canon=canon_K, transpose=lambda n: Apply("K", (), n.attrs[::-1]), text="K({n}, {m})",
+            pretty="K({n},{m})", latex="K_{{{n},{m}}}"))
