@@ -94,28 +94,25 @@ def verify(r: Result, prob: Problem, X, *, seed=None, sizes=None, other=None):
     """Check r numerically; a mismatch raises CheckError with both values."""
     from . import numeric as N
     rng = N.rng_for(seed)
-    syms = sorted(prob.symbols.values(), key=lambda s: s.name)
-    expr = r.full_expr()
     try:
-        if r.command == "grad":
-            outcome = N.check_grad(prob.expr, X, expr, syms, rng, sizes)
-        elif r.command == "dir":
-            outcome = N.check_dir(prob.expr, X, r.direction, expr, syms, rng, sizes)
-        elif r.command == "elem":
-            outcome = N.check_elem(prob.expr, X, expr, syms, rng, sizes)
-        elif r.command == "jac":
-            from .numeric_jac import check_jac
-            outcome = check_jac(prob.expr, X, expr, syms, rng, sizes)
-        else:
+        if r.command == "hess":  # first differences of the gradient: more accurate than second ones
             from .calculus.derivatives import gradient
-            from .numeric_jac import check_hess
-            outcome = check_hess(prob.expr, gradient(prob, X), X, other or X, r.direction, expr, syms, rng, sizes)
+            syms = sorted(prob.symbols.values(), key=lambda s: s.name)
+            G, Y = gradient(prob, X), other or X
+            if r.direction is not None:
+                outcome = N.check_dir(G, Y, r.direction, r.full_expr(), syms, rng, sizes)
+            else:
+                outcome = N.check_jac(G, Y, r.full_expr(), syms, rng, sizes)
+            outcome.kind = "hess"
+        else:
+            outcome = N.check_result(r, rng, sizes)
     except ValueError as exc:
         raise CheckError(f"cannot check {r.command} numerically: {exc}") from None
     r.check = outcome
     if not outcome.passed:
-        raise CheckError(f"numeric check failed for {r.command} wrt {X.name}: relative error "
-                         f"{outcome.error:.2e} > {outcome.tolerance:.0e}; symbolic result: {r}")
+        raise CheckError(f"numeric check failed for {r.command} wrt {r.wrt}: relative error "
+                         f"{outcome.error:.2e} > {outcome.tolerance:.0e}; symbolic result: {r}"
+                         + (f"; {outcome.detail}" if outcome.detail else ""))
 
 
 def _one(results, wrt):
