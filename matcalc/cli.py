@@ -281,3 +281,6 @@ def _quiet_pipe():
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     sys.exit(0)
+
+from .checkcmd import check_cmd  # noqa: E402
+main.add_command(check_cmd)
