@@ -5,6 +5,7 @@ smaller (node count):
     A@x + A.T@x                ->  (A + A.T)@x                (right x)
     -2*X - 2*Y                 ->  -2*(X + Y)                 (coefficient)
     s*X + s*Y                  ->  s*(X + Y)                  (scalar factor)
+    kron(I, A) + kron(I, A.T)  ->  kron(I, A + A.T)           (Kronecker factor)
     H*X + H*Y                  ->  H*(X + Y)                  (Hadamard factor)
 
 A factor may be shared by only some of the terms; the best group (largest saving) is
@@ -51,6 +52,9 @@ def _candidates(t):
         yield ("scalar", s)
     if len(mats) == 1:
         m = mats[0]
+        if m.op == "kron":  # bilinear: kron(A, X) + kron(A, Y) = kron(A, X + Y)
+            yield ("kronleft", m.args[0])
+            yield ("kronright", m.args[1])
         chain = m.args if m.op == "matmul" else (m,)
         yield ("left", chain[0])
         yield ("right", chain[-1])
@@ -79,6 +83,9 @@ def _remove(t, kind, f, negate):
         mats = list(mats)
         mats.remove(f)
         return make("mul", Num(coef), *scalars, *mats)
+    if kind in ("kronleft", "kronright"):
+        a, b = mats[0].args
+        return make("mul", Num(coef), *scalars, b if kind == "kronleft" else a)
     if mats:
         m = mats[0]
     else:  # a 1×1 chain such as x.T@A@y
@@ -100,6 +107,10 @@ def _apply(kind, f, inner, negate):
         return make("mul", sign, Num(f), inner)
     if kind in ("scalar", "hadamard"):
         return make("mul", sign, f, inner)
+    if kind == "kronleft":
+        return make("mul", sign, make("kron", f, inner))
+    if kind == "kronright":
+        return make("mul", sign, make("kron", inner, f))
     if kind == "left":
         return make("mul", sign, make("matmul", f, inner))
     return make("mul", sign, make("matmul", inner, f))
