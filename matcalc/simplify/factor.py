@@ -9,7 +9,8 @@ smaller (node count):
     H*X + H*Y                  ->  H*(X + Y)                  (Hadamard factor)
 
 A factor may be shared by only some of the terms; the best group (largest saving) is
-pulled first and the inner sum is factored again.  Products are never distributed.
+pulled first and the inner sum is factored again.  Products are distributed only
+when that makes the sum smaller (C*(1 - y) - y*(1 - C) -> C - y), then factored again.
 """
 from __future__ import annotations
 
@@ -30,9 +31,41 @@ def factor(e, memo=None):
         if any(a is not b for a, b in zip(args, e.args)):
             out = make(e.op, *args, attrs=e.attrs)
         if out.op == "add":
-            out = factor_sum(list(out.args), memo)
+            expanded = expand_sum(out)
+            if expanded.size < out.size:  # cancellation hidden inside products
+                out = expanded
+            if out.op == "add":
+                out = factor_sum(list(out.args), memo)
     memo[e] = out
     return out
+
+
+MAX_EXPANSION = 32   # terms one product may expand into
+
+
+def _expand_term(t):
+    """Distribute ⊙, scalar × and @ over the sums among their factors (bounded)."""
+    if t.op not in ("mul", "matmul") or not any(a.op == "add" for a in t.args):
+        return [t]
+    combos = [[]]
+    for a in t.args:
+        parts = a.args if a.op == "add" else (a,)
+        if len(combos) * len(parts) > MAX_EXPANSION:
+            return [t]
+        combos = [c + [p] for c in combos for p in parts]
+    out = []
+    for c in combos:
+        out.extend(_expand_term(make(t.op, *c)))
+    return out
+
+
+def expand_sum(s):
+    """The sum with every product of sums multiplied out, like terms collected."""
+    terms = []
+    for t in s.args:
+        coef, rest = split_coefficient(t)
+        terms.extend(make("mul", Num(coef), x) for x in _expand_term(rest))
+    return make("add", *terms)
 
 
 def _parts(t):
