@@ -4,6 +4,7 @@ goes through `derive`."""
 from __future__ import annotations
 
 import difflib
+import sys
 
 from .errors import CheckError, UsageError
 from .infer import Problem, infer
@@ -12,6 +13,7 @@ from .result import Result
 from .simplify import simplify
 
 COMMANDS = ("grad", "dir", "elem", "jac", "hess")
+RECURSION_LIMIT = 20_000
 
 
 def problem(expr: str, declare: str | None = None, *, scalar: bool = False, command: str = "grad") -> Problem:
@@ -43,6 +45,8 @@ def derive(command: str, expr: str, wrt=None, *, along: str | None = None, decla
     """All results of one command: one per variable (for `hess` with two
     variables, the mixed second derivative)."""
     from .calculus import derivatives as D
+    if sys.getrecursionlimit() < RECURSION_LIMIT:  # deep expressions are walked recursively
+        sys.setrecursionlimit(RECURSION_LIMIT)
     if command not in COMMANDS:
         raise UsageError(f"unknown command {command!r}; one of {', '.join(COMMANDS)}")
     prob = problem(expr, declare, scalar=command in ("grad", "hess"), command=command)

@@ -183,9 +183,17 @@ class Unifier:
 
     def resolve(self, d: Dim) -> Dim:
         d = Dim.of(d)
-        while any(v in self.subst for v in d.names()):
-            d = d.subs(self.subst)
-        return d
+        bound = [v for v in d.names() if v in self.subst]
+        if not bound:
+            return d
+        return d.subs({v: self._resolve_var(v) for v in bound})
+
+    def _resolve_var(self, v: str) -> Dim:
+        value = self.subst[v]
+        resolved = self.resolve(value)
+        if resolved is not value:
+            self.subst[v] = resolved  # path compression: chains are walked once
+        return resolved
 
     def resolve_shape(self, s):
         return (self.resolve(s[0]), self.resolve(s[1]))

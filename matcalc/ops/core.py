@@ -186,6 +186,9 @@ def _power_of(a):
         return a.args[0], a.attrs[0]
     if a.op == "inv":
         return a.args[0], -1
+    if a.op == "T" and a.args[0].op in ("matpow", "inv"):  # matpow(X, k).T is (X.T)^k
+        base, k = _power_of(a.args[0])
+        return make("T", base), k
     return a, 1
 
 

@@ -7,7 +7,7 @@ subexpression is not named twice.  Names are capital letters not already in use.
 """
 from __future__ import annotations
 
-from ..expr import Sym, substitute, walk
+from ..expr import Apply, Sym, walk
 
 MIN_SIZE = 4
 NAMES = "CDFGHJKLNOPRSTUVWYZ"
@@ -31,14 +31,29 @@ def name_repeats(e, taken: set) -> tuple:
     while True:
         count = occurrences(e)
         named = {Sym(n, d.shape) for n, d in defs}
-        candidates = [n for n, c in count.items()
-                      if c > 1 and n.size >= MIN_SIZE and n not in named and not isinstance(n, Sym)]
-        if not candidates:
+        best = None
+        for n in walk(e):  # children first: among equal sizes the first occurrence wins
+            if count.get(n, 0) > 1 and n.size >= MIN_SIZE and n not in named and not isinstance(n, Sym) \
+                    and (best is None or n.size > best.size):
+                best = n
+        if best is None:
             break
-        best = max(candidates, key=lambda n: (n.size, -len(str(n))))
-        name = next(fresh)
-        placeholder = Sym(name, best.shape)
-        e = substitute(e, {best: placeholder})
-        defs = [(n, substitute(d, {best: placeholder})) for n, d in defs]
-        defs.append((name, best))
+        placeholder = Sym(next(fresh), best.shape)
+        e = replace(e, best, placeholder)
+        defs = [(n, replace(d, best, placeholder)) for n, d in defs]
+        defs.append((placeholder.name, best))
     return e, list(reversed(defs))
+
+
+def replace(e, target, by, memo=None):
+    """e with every occurrence of target replaced (verbatim: e is canonical already)."""
+    if e is target:
+        return by
+    if e.size <= target.size or not e.args:
+        return e
+    memo = {} if memo is None else memo
+    hit = memo.get(e)
+    if hit is None:
+        args = tuple(replace(a, target, by, memo) for a in e.args)
+        hit = memo[e] = e if all(a is b for a, b in zip(args, e.args)) else Apply(e.op, args, e.attrs)
+    return hit
