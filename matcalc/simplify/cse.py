@@ -7,7 +7,7 @@ subexpression is not named twice.  Names are capital letters not already in use.
 """
 from __future__ import annotations
 
-from ..expr import Apply, Sym, walk
+from ..expr import Sym, make, walk
 
 MIN_SIZE = 4
 NAMES = "CDFGHJKLNOPRSTUVWYZ"
@@ -46,7 +46,8 @@ def name_repeats(e, taken: set) -> tuple:
 
 
 def replace(e, target, by, memo=None):
-    """e with every occurrence of target replaced (verbatim: e is canonical already)."""
+    """e with every occurrence of target replaced; only the nodes above an occurrence
+    are rebuilt (canonically, so that the name sorts like any symbol)."""
     if e is target:
         return by
     if e.size <= target.size or not e.args:
@@ -55,5 +56,5 @@ def replace(e, target, by, memo=None):
     hit = memo.get(e)
     if hit is None:
         args = tuple(replace(a, target, by, memo) for a in e.args)
-        hit = memo[e] = e if all(a is b for a, b in zip(args, e.args)) else Apply(e.op, args, e.attrs)
+        hit = memo[e] = e if all(a is b for a, b in zip(args, e.args)) else make(e.op, *args, attrs=e.attrs)
     return hit
