@@ -1,11 +1,19 @@
 """The command line: a click group whose commands share one set of options.  The
 library raises MatcalcError; only this module turns errors into a message on stderr
 (or a JSON object) and an exit code: 0 ok, 1 the mathematics failed, 2 malformed
-input or usage, 130 interrupted.  `batch` re-enters the same commands line by line."""
+input or usage, 130 interrupted.  A closed stdout ends the run quietly (exit 0).
+
+`batch` re-enters the same commands line by line (`main.main(..., standalone_mode=
+False)`), streaming: a line is answered as soon as it is read, nothing is kept per
+line, and `--jobs N` hands chunks of lines to N worker processes while printing the
+answers in input order.
+
+Start-up cost matters here (a one-liner must feel instant): this module imports only
+click and the library's light modules at start; json, shlex, signal, rich and the
+worker machinery are imported where they are used.
+"""
 from __future__ import annotations
 
-import json
-import shlex
 import sys
 
 import click
@@ -15,6 +23,7 @@ from .errors import MatcalcError
 
 VERSION = "0.1.0"   # hard-coded: reading package metadata costs ~70 ms at start-up
 FORMATS = ("pretty", "text", "latex", "numpy", "json")
+PROGRESS_MIN_LINES = 200     # a file at least this long gets a progress bar (stderr a terminal)
 
 EXAMPLES = """\b
 Examples:
@@ -26,15 +35,24 @@ Examples:
   echo "grad 'norm(A@x - b)**2' --wrt x" | matcalc batch - --format json
 """
 
+BATCH_EXAMPLES = """\b
+Examples:
+  matcalc batch examples/losses.batch
+  matcalc batch examples/losses.batch --format json --jobs 2 > out.jsonl
+  tail -f requests.txt | matcalc batch - --format json
+"""
+
 
 class State:
-    """Per-invocation settings, shared with batch lines through ctx.obj."""
+    """Per-invocation settings, shared with batch lines through ctx.obj: the
+    environment, and the batch's defaults for its lines (format, colour, timeout)."""
 
-    def __init__(self, env=None, fmt=None, line=None, color="auto"):
+    def __init__(self, env=None, fmt=None, line=None, color=None, timeout=None):
         self.env = env or Environment()
         self.format = fmt
-        self.line = line
+        self.line = line            # the batch line number, None for a one-liner
         self.color = color
+        self.timeout = timeout
         self.failed = False
 
 
@@ -43,6 +61,191 @@ def _state(ctx) -> State:
     return ctx.obj
 
 
+def _error(message: str, kind: str = "error", exit_code: int = 1, hint: str | None = None) -> MatcalcError:
+    err = MatcalcError(message, hint=hint)
+    err.kind, err.exit_code = kind, exit_code
+    return err
+
+
+# ---- the group: one place that maps every outcome to an exit code -----------------
+class MatcalcGroup(click.Group):
+    """click's standalone mode reports Ctrl-C as "Aborted!" with exit 1 and usage
+    errors in its own style; here every outcome is mapped once, the same way for the
+    console script and for CliRunner: usage → `matcalc: error: …` (JSON with
+    `-f json`) and 2, Ctrl-C → 130, closed pipe → quiet 0, a bug → one line and 1."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        args = sys.argv[1:] if args is None else list(args)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            _interrupted()
+        except click.ClickException as exc:
+            fmt = _format_in(args)
+            report(_usage_error(exc), State(fmt=fmt), fmt or "text", _color_in(args), None)
+            sys.exit(exc.exit_code if exc.exit_code in (1, 2) else 2)
+        except BrokenPipeError:
+            _quiet_pipe()
+        except Timeout:   # the alarm landed outside the command's own handling
+            _disarm_all()
+            _last_words("matcalc: error: gave up: the time limit (--timeout) was reached\n", 1)
+        except RecursionError:
+            _last_words("matcalc: error: the expression is nested too deeply\n", 1)
+        except Exception as exc:  # never a traceback: say what happened and where to report it
+            _last_words(f"matcalc: internal error: {type(exc).__name__}: {exc}\n"
+                        "please report this input; it is a bug in matcalc\n", 1)
+        _flush_or_quiet()
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: click.ClickException) -> MatcalcError:
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    hint = None
+    if isinstance(exc, click.NoSuchOption) and exc.option_name and not exc.option_name.lstrip("-").isalnum():
+        hint = "an expression that starts with '-' goes after '--': matcalc grad --wrt x -- '-x.T@x'"
+    elif ctx is not None:
+        hint = f"try '{ctx.command_path} -h' for help"
+    return _error(message, "usage", 2, hint)
+
+
+def _format_in(args) -> str | None:
+    """The -f/--format named on a command line that failed to parse (for a JSON error)."""
+    for k, a in enumerate(args):
+        if a in ("-f", "--format") and k + 1 < len(args):
+            value = args[k + 1]
+        elif a.startswith("--format="):
+            value = a.split("=", 1)[1]
+        elif a.startswith("-f") and len(a) > 2 and not a.startswith("--"):
+            value = a[2:]
+        else:
+            continue
+        if value in FORMATS:
+            return value
+    return None
+
+
+def _color_in(args) -> str | None:
+    for k, a in enumerate(args):
+        if a == "--color" and k + 1 < len(args):
+            return args[k + 1]
+        if a.startswith("--color="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def _interrupted():
+    _last_words("matcalc: interrupted\n", 130)
+
+
+def _last_words(message: str, code: int):
+    try:
+        sys.stderr.write(message)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    sys.exit(code)
+
+
+def _flush_or_quiet():
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_pipe()
+    except (OSError, ValueError):
+        pass
+
+
+def _quiet_pipe():
+    """stdout was closed (`matcalc batch big | head`): point it at /dev/null so the
+    interpreter's last flush cannot complain, and end with success."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.exit(0)
+
+
+# ---- the deadline behind --timeout ------------------------------------------------
+class Timeout(BaseException):
+    """Raised by the SIGALRM handler.  A BaseException, so that no `except Exception`
+    in the library can swallow it."""
+
+
+_ACTIVE: list = []      # deadlines in force (at most one in practice)
+
+
+class deadline:
+    """`with deadline(seconds):` raises Timeout in the main thread after `seconds`
+    (wall clock, SIGALRM).  No limit when seconds is falsy, off the main thread, or
+    where the platform has no setitimer (Windows): the work then runs unbounded.
+
+    Each Timeout re-arms a one-shot alarm 50 ms later, so that one raised where Python
+    cannot propagate it (a weakref callback, a __del__) is raised again at the next
+    ordinary bytecode; those lost ones are kept off stderr.  The handler raises only
+    while the deadline is armed, and `close()` (also `__exit__`) disarms it first
+    thing, so a caller's `except Timeout:` that calls `close()` cannot be hit again."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.armed = False
+
+    def __enter__(self):
+        if not self.seconds or self.seconds <= 0:
+            return self
+        import signal
+        import threading
+        if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+            return self
+        self.signal = signal
+        self.old_handler = signal.signal(signal.SIGALRM, self._fire)
+        self.old_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
+        self.armed = True
+        _ACTIVE.append(self)
+        signal.setitimer(signal.ITIMER_REAL, float(self.seconds))
+        return self
+
+    def _fire(self, signum, frame):
+        if not self.armed:
+            return
+        self.signal.setitimer(self.signal.ITIMER_REAL, 0.05)
+        raise Timeout()
+
+    def _unraisable(self, info):
+        if not isinstance(info.exc_value, Timeout):
+            self.old_hook(info)
+
+    def close(self):
+        if self.armed:
+            self.armed = False
+            self.signal.setitimer(self.signal.ITIMER_REAL, 0)
+            self.signal.signal(self.signal.SIGALRM, self.old_handler)
+            sys.unraisablehook = self.old_hook
+            if self in _ACTIVE:
+                _ACTIVE.remove(self)
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _disarm_all():
+    for d in list(_ACTIVE):
+        d.close()
+
+
+def _timeout_error(seconds) -> MatcalcError:
+    shown = f"{seconds:g}"
+    return _error(f"gave up after {shown} s (--timeout {shown}): the derivation did not finish in time",
+                  "timeout", 1, "a larger --timeout, or a smaller expression (named parts with 'where C = …')")
+
+
+# ---- the derivative commands ------------------------------------------------------
 def shared_options(f):
     """The options every derivative command takes."""
     decorators = [
@@ -55,13 +258,15 @@ def shared_options(f):
         click.option("--steps", is_flag=True, help="Print the derivation before the result."),
         click.option("--seed", type=int, default=None, help="Seed of the numeric check."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default=None, help="Colour."),
+        click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+                     help="Give up (exit 1) when the answer takes longer than this; 0: no limit."),
     ]
     for d in reversed(decorators):
         f = d(f)
     return f
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=None,
+@click.group(cls=MatcalcGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=None,
              help="Matrix calculus: gradients, differentials, per-element derivatives.\n\n" + EXAMPLES)
 @click.version_option(VERSION, "--version", message="matcalc %(version)s")
 def main():
@@ -70,63 +275,97 @@ def main():
 
 def _read_expr(expr: str, st: State) -> str:
     if expr == "-":
+        if st.line is not None:
+            raise _error("a batch line cannot read its expression from stdin ('-'): write it on the line",
+                         "usage", 2)
         return st.env.stdin.read().strip()
     return expr
 
 
-def run(ctx, command, expr, wrt, declare, fmt, check, steps, seed, color, **extra):
+def run(ctx, command, expr, wrt, declare, fmt, check, steps, seed, color, timeout=None, **extra):
     st = _state(ctx)
     fmt = fmt or st.format or st.env.default_format()
-    color = color or st.color
+    color = color or st.color or "auto"
+    timeout = st.timeout if timeout is None else timeout
     text = expr
+    limit = deadline(timeout)
     try:
         text = _read_expr(expr, st)
-        from . import api
-        results = api.derive(command, text, list(wrt) or None, declare=declare, check=check, steps=steps,
-                             seed=seed, **extra)
+        with limit:
+            from . import api
+            results = api.derive(command, text, list(wrt) or None, declare=declare, check=check, steps=steps,
+                                 seed=seed, **extra)
+            rendered = render(results, st, fmt, color)
     except MatcalcError as err:
         report(err, st, fmt, color, text)
         ctx.exit(err.exit_code)
         return
-    emit(results, st, fmt, color)
+    except Timeout:
+        limit.close()
+        report(_timeout_error(timeout), st, fmt, color, text)
+        ctx.exit(1)
+        return
+    except RecursionError:
+        report(_error("the expression is nested too deeply", "limit"), st, fmt, color, text)
+        ctx.exit(1)
+        return
+    if rendered is not None:
+        st.env.stdout.write(rendered)
+    st.env.stdout.flush()
 
 
-def emit(results, st: State, fmt: str, color: str):
-    out = st.env.stdout
+def render(results, st: State, fmt: str, color: str) -> str | None:
+    """The results as the text to print; `pretty` is written by rich directly (None)."""
     if fmt == "json":
+        import json
+        parts = []
         for r in results:
             d = r.to_dict()
             if st.line is not None:
                 d["line"] = st.line
-            out.write(json.dumps(d, ensure_ascii=False) + "\n")
-    elif fmt == "text":
+            parts.append(json.dumps(d, ensure_ascii=False) + "\n")
+        return "".join(parts)
+    if fmt == "text":
+        parts = []
         for r in results:
             if len(results) > 1:
-                out.write(f"# {r.command} wrt {r.wrt}\n")
-            out.write(str(r) + "\n")
-    elif fmt == "latex":
-        for r in results:
-            out.write(r.latex() + "\n")
-    elif fmt == "numpy":
+                parts.append(f"# {r.command} wrt {r.wrt}\n")
+            parts.extend(line + "\n" for line in r.steps_in("text"))   # --steps: the derivation first
+            parts.append(str(r) + "\n")
+        return "".join(parts)
+    if fmt == "latex":
+        return "".join("".join(line + "\n" for line in r.steps_in("latex")) + r.latex() + "\n" for r in results)
+    if fmt == "numpy":
+        parts = []
         for k, r in enumerate(results):
             src = r.numpy()
-            out.write(src if k == 0 else src.replace("import numpy as np\n", "", 1))
-    else:
-        from .printers.rich_out import show_results
-        show_results(results, out, st.env.color(color, "stdout"))
-    out.flush()
+            parts.append(src if k == 0 else src.replace("import numpy as np\n", "", 1))
+        return "".join(parts)
+    from .printers.rich_out import show_results
+    show_results(results, st.env.stdout, st.env.color(color, "stdout"))
+    notes = {getattr(r.index, "note", None) for r in results} - {None}   # elem --index: why not a 4-D tensor
+    return "".join(f"note: {n}\n" for n in sorted(notes)) or None
 
 
-def report(err: MatcalcError, st: State, fmt: str, color: str, text: str | None):
+def emit(results, st: State, fmt: str, color: str):
+    """Print results (rendered first, so that a failure prints nothing half-way)."""
+    rendered = render(results, st, fmt, color)
+    if rendered is not None:
+        st.env.stdout.write(rendered)
+    st.env.stdout.flush()
+
+
+def report(err: MatcalcError, st: State, fmt: str, color: str | None, text: str | None):
     st.failed = True
     if fmt == "json":
+        import json
         d = {"ok": False, "input": text, "error": err.to_json()}
         if st.line is not None:
             d["line"] = st.line
         st.env.stdout.write(json.dumps(d, ensure_ascii=False) + "\n")
         st.env.stdout.flush()
         return
-    use = st.env.color(color, "stderr")
+    use = st.env.color(color or "auto", "stderr")
     where = f"line {st.line}: " if st.line is not None else ""
     head = click.style("matcalc: error: ", fg="red", bold=True) if use else "matcalc: error: "
     lines = [head + where + err.message]
@@ -184,103 +423,360 @@ def hess_cmd(ctx, **kw):
     run(ctx, "hess", **kw)
 
 
-@main.command("batch")
+# ---- batch --------------------------------------------------------------------
+@main.command("batch", epilog=BATCH_EXAMPLES)
 @click.argument("file", default="-", metavar="[FILE|-]")
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default=None)
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto")
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Default format of the lines (a line's own -f wins); json gives JSON Lines with a 'line' field.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default=None, help="Colour.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, metavar="N",
+              help="Worker processes (0: one per CPU); answers still come in input order.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Time limit of each line (a line's own --timeout wins); a line over it fails, the rest go on.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr; default: when stderr is a terminal, stdout is not, "
+                   f"and FILE has at least {PROGRESS_MIN_LINES} lines.")
 @click.pass_context
-def batch_cmd(ctx, file, fmt, color):
-    """Run many commands, one per line (as on the command line, without 'matcalc')."""
+def batch_cmd(ctx, file, fmt, color, jobs, timeout, progress):
+    """Run many commands, one per line, written as on the command line without
+    'matcalc' (grad 'x.T@A@x' --wrt x).  '#' starts a comment; blank lines are skipped.
+    Every line is answered in order; a bad line gets its error (with its line number)
+    and the rest go on.  Exit status 0 when every line succeeded, 1 otherwise."""
     st = _state(ctx)
     fmt = fmt or st.env.default_format()
-    stream = st.env.stdin if file == "-" else None
-    try:
-        if stream is None:
-            stream = open(file, encoding="utf-8", errors="replace")
-    except OSError as exc:
-        report(MatcalcError(f"cannot read {file}: {exc.strerror}"), st, fmt, color, None)
+    if st.line is not None:
+        raise click.UsageError("batch lines cannot run batch")
+    stream, close = _open_input(file, st)
+    if stream is None:
+        report(_error(f"cannot read {file}: {close}", "usage", 2), st, fmt, color, None)
         ctx.exit(2)
         return
-    failed = False
-    with stream if file != "-" else _nullcontext(stream):
-        for number, line in enumerate(stream, 1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            failed |= not run_line(line, number, st, fmt, color)
+    if jobs == 0:
+        import os
+        jobs = os.cpu_count() or 1
+    bars = []
+
+    def start_bar():
+        """The progress bar, if any; started by the runner once its workers exist."""
+        if _wants_progress(progress, file, st):
+            bars.append(_Progress(_count_lines(file), st.env))
+            return bars[0]
+        return None
+
+    try:
+        settings = (fmt, color, timeout)
+        if jobs > 1:
+            failed = _run_parallel(stream, jobs, settings, st, start_bar)
+        else:
+            failed = _run_serial(stream, settings, st, start_bar)
+    finally:
+        for bar in bars:
+            bar.stop()
+        if close:
+            stream.close()
     ctx.exit(1 if failed else 0)
 
 
-class _nullcontext:
-    def __init__(self, x):
-        self.x = x
+def _open_input(file: str, st: State):
+    """(text stream, whether to close it); (None, reason) when it cannot be opened.
+    Undecodable bytes become U+FFFD, so that they fail their own line only."""
+    import io
+    if file == "-":
+        raw = getattr(st.env.stdin, "buffer", None)
+        if raw is None:
+            return st.env.stdin, False
+        return io.TextIOWrapper(raw, encoding="utf-8", errors="replace"), False
+    try:
+        return open(file, encoding="utf-8", errors="replace"), True
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
 
-    def __enter__(self):
-        return self.x
 
-    def __exit__(self, *a):
-        return False
+def _commands(stream):
+    """(line number, line) for every line that is not blank or a comment."""
+    for number, line in enumerate(stream, 1):
+        s = line.strip()
+        if s and not s.startswith("#"):
+            yield number, line
 
 
-def run_line(line: str, number: int, parent: State, fmt: str, color: str) -> bool:
-    """One batch line through the same commands; True when it succeeded."""
-    st = State(parent.env, fmt, number, color)
+def _run_serial(stream, settings, st: State, start_bar) -> bool:
+    bar = start_bar()
+    failed = False
+    fmt, color, timeout = settings
+    for number, line in _commands(stream):
+        failed |= not run_line(line, number, st, fmt, color, timeout)
+        if bar is not None:
+            bar.advance(number)
+    return failed
+
+
+def run_line(line: str, number: int, parent: State, fmt: str, color: str | None = None,
+             timeout: float | None = None) -> bool:
+    """One batch line through the same commands; True when it succeeded.  Whatever
+    goes wrong on the line is reported for that line; only Ctrl-C and a closed stdout
+    end the batch."""
+    import shlex
+    st = State(parent.env, fmt, number, color, timeout)
     try:
         args = shlex.split(line, comments=True)
     except ValueError as exc:
-        report(MatcalcError(f"cannot split the line: {exc}", source=line.rstrip("\n")), st, fmt, color, line.strip())
+        report(_error(f"cannot split the line: {exc}", "usage", 2), st, fmt, color, line.strip())
         return False
-    if args and args[0] == "batch":
-        report(MatcalcError("batch lines cannot run batch"), st, fmt, color, line.strip())
-        return False
+    if not args:
+        return True
+    if args[0] == "matcalc":
+        args = args[1:]
     try:
-        main.main(args, prog_name="matcalc", standalone_mode=False, obj=st)
-    except click.exceptions.Exit as e:
-        return e.exit_code == 0 and not st.failed
-    except click.ClickException as exc:
-        err = MatcalcError(exc.format_message())
-        err.kind, err.exit_code = "usage", 2
-        report(err, st, fmt, color, line.strip())
-        return False
+        code = main.main(args, prog_name="matcalc", standalone_mode=False, obj=st)
     except click.exceptions.Abort:
         raise KeyboardInterrupt from None
-    return not st.failed
+    except click.ClickException as exc:
+        err = _usage_error(exc)
+        if isinstance(exc, click.UsageError) and "No such command" in err.message:
+            err.hint = "each line is a command as on the command line: grad 'EXPR' --wrt X"
+        report(err, st, fmt, color, line.strip())
+        return False
+    except BrokenPipeError:
+        raise
+    except Timeout:   # the alarm landed outside the command's own handling
+        _disarm_all()
+        report(_timeout_error(st.timeout or 0), st, fmt, color, line.strip())
+        return False
+    except RecursionError:
+        report(_error("the expression is nested too deeply", "limit"), st, fmt, color, line.strip())
+        return False
+    except Exception as exc:  # a bug in matcalc: report it for this line and go on
+        report(_error(f"internal error: {type(exc).__name__}: {exc} (please report this input)", "internal"),
+               st, fmt, color, line.strip())
+        return False
+    return (code in (0, None)) and not st.failed
+
+
+# ---- batch: progress bar ----------------------------------------------------------
+def _wants_progress(flag, file: str, st: State) -> bool:
+    """The bar is for a long file run with stdout redirected and stderr watched.
+    When stdout is the terminal too, the answers scrolling by are the progress (and
+    a live bar would fight them for the cursor)."""
+    if flag is not None:
+        return flag and file != "-"
+    if file == "-" or not st.env.stderr_isatty or st.env.stdout_isatty:
+        return False
+    import os
+    try:
+        import stat
+        info = os.stat(file)
+        if not stat.S_ISREG(info.st_mode) or info.st_size < PROGRESS_MIN_LINES * 8:
+            return False
+    except OSError:
+        return False
+    return _count_lines(file) >= PROGRESS_MIN_LINES
+
+
+def _count_lines(file: str) -> int:
+    n = 0
+    try:
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                n += block.count(b"\n")
+    except OSError:
+        return 0
+    return n
+
+
+class _Progress:
+    """A rich progress bar on stderr.  It never touches stdout (redirect_stdout=False:
+    rich would otherwise capture the answers), and error messages for stderr are
+    printed above the bar through its console (`stderr_proxy`)."""
+
+    def __init__(self, total: int, env: Environment):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        self.console = Console(file=env.stderr, force_terminal=True,
+                               no_color=not env.color("auto", "stderr"), highlight=False)
+        self.progress = Progress(TextColumn("matcalc batch"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("lines"), TimeRemainingColumn(), console=self.console,
+                                 transient=True, redirect_stdout=False, redirect_stderr=False)
+        self.task = self.progress.add_task("batch", total=total or None)
+        self.progress.start()
+        self.env, self.original_stderr = env, env.stderr
+        env.stderr = _ConsoleWriter(self.console)
+
+    def advance(self, line_number: int):
+        self.progress.update(self.task, completed=line_number)
+
+    def stop(self):
+        self.progress.stop()
+        self.env.stderr = self.original_stderr
+
+
+class _ConsoleWriter:
+    """A write()/flush() stream that prints whole messages above a live display."""
+
+    def __init__(self, console):
+        self.console = console
+        self.buffer = []
+
+    def write(self, s: str):
+        self.buffer.append(s)
+        return len(s)
+
+    def flush(self):
+        if self.buffer:
+            from rich.text import Text
+            text = "".join(self.buffer).rstrip("\n")
+            self.buffer.clear()
+            self.console.print(Text.from_ansi(text), soft_wrap=True, highlight=False)
+
+    def isatty(self):
+        return True
+
+
+# ---- batch: worker processes ------------------------------------------------------
+_WORKER: dict = {}
+
+
+def _worker_init(stdout_isatty: bool, stderr_isatty: bool, columns: int):
+    """In each worker: Ctrl-C is the parent's business; the parser is loaded once."""
+    import os
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("COLUMNS", str(columns))
+    _WORKER.update(stdout_isatty=stdout_isatty, stderr_isatty=stderr_isatty)
+
+
+def _worker_ready() -> bool:
+    from .parse import lark_parser
+    lark_parser()
+    return True
+
+
+def _worker_run(chunk, settings):
+    """Answer a chunk of (number, line): [(number, stdout text, stderr text, ok)]."""
+    import io
+    fmt, color, timeout = settings
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdin=io.StringIO(), stdout=out, stderr=err,
+                      stdout_isatty=_WORKER.get("stdout_isatty", False),
+                      stderr_isatty=_WORKER.get("stderr_isatty", False))
+    parent = State(env)
+    answers = []
+    for number, line in chunk:
+        ok = run_line(line, number, parent, fmt, color, timeout)
+        answers.append((number, out.getvalue(), err.getvalue(), ok))
+        out.seek(0)
+        out.truncate()
+        err.seek(0)
+        err.truncate()
+    return answers
+
+
+def _run_parallel(stream, jobs: int, settings, st: State, start_bar) -> bool:
+    """Lines are read by a thread into a bounded queue, handed to the workers in
+    chunks (as many lines as are waiting, at most CHUNK: one at a time when they
+    trickle in from `tail -f`, full chunks from a file), and the answers are printed
+    in input order as soon as the oldest chunk is done.  At most 3·jobs chunks are in
+    flight, so memory does not grow with the length of the input."""
+    import queue
+    import shutil
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    CHUNK = 16
+    mp_context = None
+    if sys.platform.startswith("linux"):
+        import multiprocessing
+        mp_context = multiprocessing.get_context("fork")   # workers inherit the loaded parser
+    from .parse import lark_parser
+    lark_parser()
+    columns = shutil.get_terminal_size().columns
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp_context, initializer=_worker_init,
+                               initargs=(st.env.stdout_isatty, st.env.stderr_isatty, columns))
+    failed = False
+    try:
+        # start every worker now, before any thread of ours exists (fork + threads = trouble)
+        for f in [pool.submit(_worker_ready) for _ in range(jobs)]:
+            f.result()
+        bar = start_bar()
+        lines: queue.Queue = queue.Queue(maxsize=CHUNK * jobs * 4)
+        END = object()
+
+        def read():
+            try:
+                for item in _commands(stream):
+                    lines.put(item)
+            except BaseException as exc:  # an unreadable input: end the batch with its error
+                lines.put(exc)
+            lines.put(END)
+
+        threading.Thread(target=read, name="matcalc-batch-reader", daemon=True).start()
+        pending = []          # futures, oldest first
+        reading = True
+
+        def write(answers):
+            nonlocal failed
+            for number, out, err, ok in answers:
+                if out:
+                    st.env.stdout.write(out)
+                    st.env.stdout.flush()
+                if err:
+                    st.env.stderr.write(err)
+                    st.env.stderr.flush()
+                failed |= not ok
+                if bar is not None:
+                    bar.advance(number)
+
+        while reading or pending:
+            while pending and pending[0].done():
+                write(pending.pop(0).result())
+            if not reading or len(pending) >= 3 * jobs:
+                if pending:
+                    write(pending.pop(0).result())
+                continue
+            try:   # wait for input; only briefly while answers are due
+                item = lines.get(timeout=0.02 if pending else None)
+            except queue.Empty:
+                continue
+            chunk = []
+            while True:
+                if item is END:
+                    reading = False
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    break
+                try:
+                    item = lines.get_nowait()
+                except queue.Empty:
+                    break
+            if chunk:
+                pending.append(pool.submit(_worker_run, chunk, settings))
+    except BaseException:
+        _kill_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+    return failed
+
+
+def _kill_pool(pool):
+    """Ctrl-C or a closed pipe: stop the workers now, without waiting for their chunks."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    for p in processes:
+        try:
+            p.terminate()
+        except Exception:
+            pass
+    try:
+        pool.shutdown(wait=False, cancel_futures=True)
+    except Exception:
+        pass
 
 
 def run_main(argv=None):
-    """The console entry point: click's main with the last-resort guards."""
+    """The console entry point (`matcalc`, `python -m matcalc`)."""
     try:
         main.main(argv, prog_name="matcalc")
-    except KeyboardInterrupt:
-        sys.stderr.write("matcalc: interrupted\n")
-        sys.exit(130)
-    except BrokenPipeError:
-        _quiet_pipe()
-    except SystemExit as e:
-        if e.code not in (0, None):
-            raise
-        _flush_or_quiet()
-        raise
-    except RecursionError:
-        sys.stderr.write("matcalc: error: the expression is nested too deeply\n")
-        sys.exit(1)
-    except Exception as exc:  # never a traceback: say what happened and where to report it
-        sys.stderr.write(f"matcalc: internal error: {type(exc).__name__}: {exc}\n"
-                         "please report this input; it is a bug in matcalc\n")
-        sys.exit(1)
-
-
-def _flush_or_quiet():
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _quiet_pipe()
-
-
-def _quiet_pipe():
-    import os
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(0)
-
-from .checkcmd import check_cmd  # noqa: E402
-main.add_command(check_cmd)
+    except KeyboardInterrupt:   # Ctrl-C outside click's own handling (e.g. during an import)
+        _interrupted()
