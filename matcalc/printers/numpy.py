@@ -138,9 +138,14 @@ class NumpyPrinter(Printer):
         return None
 
     def _print_matmul(self, e) -> str:
-        if not any(self.inverted(f) for f in e.args):
+        if not self.solvable(list(e.args)):
             return super()._print_matmul(e)
         return self.chain(list(e.args))
+
+    def solvable(self, fs) -> bool:
+        """Whether the chain fs has an inverse to apply by a solve."""
+        return bool(self.inverted(fs[-1])) or any(
+            self.inverted(f) or (f.op == "add" and any(self.inverted(t) for t in f.args)) for f in fs[:-1])
 
     def operand(self, fs) -> str:
         """A sub-chain as an operand of a call or of @."""
@@ -153,9 +158,27 @@ class NumpyPrinter(Printer):
         from ..expr import make
         if len(fs) == 1:
             return self.p(fs[0])
-        if not any(self.inverted(f) for f in fs):
+        if not self.solvable(fs):
             return " @ ".join(self.paren(f, PREC_MUL + (1 if k or f.op == "mul" else 0)) for k, f in enumerate(fs))
         for k, f in enumerate(fs[:-1]):
+            if f.op == "add" and any(self.inverted(t) for t in f.args):
+                # (inv(A) + B) @ R = solve(A, R) + B @ R, with R computed once
+                right = self.chain(fs[k + 1:])
+                if not right.isidentifier():
+                    name = self.fresh()
+                    self.lines.append(f"{name} = {right}")
+                    right = name
+                terms = []
+                for t in f.args:
+                    inv = self.inverted(t)
+                    if inv is not None:
+                        a, transposed = inv
+                        terms.append(f"np.linalg.solve({self.paren(a, PREC_POSTFIX)}{'.T' if transposed else ''}, "
+                                     f"{right})")
+                    else:
+                        terms.append(f"{self.paren(t, PREC_MUL + 1)} @ {right}")
+                summed = "(" + " + ".join(terms) + ")"
+                return summed if k == 0 else self.operand(fs[:k]) + " @ " + summed
             inv = self.inverted(f)
             if inv is not None:   # inv(A) @ R = solve(A, R)
                 a, transposed = inv
