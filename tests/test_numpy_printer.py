@@ -52,23 +52,31 @@ CORPUS = [
 
 
 def batch_corpus() -> list:
+    """(command, expression, wrt, options) for every derivative line of examples/*.batch."""
     out = []
     for path in sorted((ROOT / "examples").glob("*.batch")):
         for line in path.read_text(encoding="utf-8").splitlines():
             args = shlex.split(line, comments=True)
             if len(args) < 2 or args[0] not in ("grad", "dir", "elem", "jac"):
                 continue
-            opts, wrt, k = {}, None, 2
+            opts, wrt, expr, k, rest = {}, None, None, 1, False
             while k < len(args):
-                if args[k] in ("--wrt", "-w") and k + 1 < len(args):
-                    wrt, k = args[k + 1], k + 2
-                elif args[k] == "--along" and k + 1 < len(args):
-                    opts["along"], k = args[k + 1], k + 2
-                elif args[k] in ("-d", "--declare") and k + 1 < len(args):
-                    opts["declare"], k = args[k + 1], k + 2
-                else:
-                    k += 1
-            out.append((args[0], args[1], wrt, opts))
+                a = args[k]
+                if not rest and a in ("--wrt", "-w", "--along", "-d", "--declare") and k + 1 < len(args):
+                    key = {"--wrt": "wrt", "-w": "wrt", "--along": "along"}.get(a, "declare")
+                    if key == "wrt":
+                        wrt = args[k + 1]
+                    else:
+                        opts[key] = args[k + 1]
+                    k += 2
+                    continue
+                if a == "--" and not rest:
+                    rest = True
+                elif rest or not a.startswith("-"):
+                    expr = expr if expr is not None else a
+                k += 1
+            if expr is not None:
+                out.append((args[0], expr, wrt, opts))
     return out
 
 
