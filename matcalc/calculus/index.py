@@ -28,10 +28,9 @@ from ..expr import Num, Sym, make, walk
 FRESH = ("p", "s", "t", "u", "v", "w", "a", "b", "c", "d", "e", "f", "g", "h")
 SUB = dict(zip("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
 
-NOTE = ("∂F/∂X is a 4-D tensor with entries ∂F_kl/∂X_ij; matcalc's matrix answer is its "
-        "action on a direction, D F(X)[V] = Σ_ij V_ij ∂F/∂X_ij (and for a scalar f the "
-        "gradient G with df = Σ_ij G_ij dX_ij) — so ∂(M Mᵀ)/∂M, applied to V, is V Mᵀ + M Vᵀ, "
-        "which is why one writes 2M for the gradient of tr(M Mᵀ).")
+NOTE = ("∂F/∂{x} is a 4-D tensor (entries ∂F_kl/∂{x}_ij, above); matcalc's matrix answer is its action "
+        "on a direction V, DF({x})[V] = Σ_ij V_ij ∂F/∂{x}_ij, and a gradient G is read off df = Σ_ij G_ij d{x}_ij "
+        "— which is why ∂tr(M Mᵀ)/∂M is the matrix 2M, not a tensor.")
 
 
 # ---- factors -------------------------------------------------------------------------
@@ -258,7 +257,7 @@ class IndexForm(str):
         self.out_index = out_index      # (k, l) — 0 for a unit axis
         self.in_index = in_index        # (i, j)
         self.F_shape, self.X_shape, self.X_name = F_shape, X_shape, X_name
-        self.note = NOTE
+        self.note = NOTE.format(x=X_name)
 
     def text(self) -> str:
         return _render(self.terms, "text")

@@ -106,6 +106,8 @@ class Step(dict):
 def _latex_text(s: str) -> str:
     for a, b in (("\\", ""), ("_", r"\_"), ("&", r"\&"), ("%", r"\%"), ("#", r"\#"), ("{", r"\{"), ("}", r"\}")):
         s = s.replace(a, b)
+    for a, b in (("ᵀ", r"$^{\top}$"), ("⁻¹", r"$^{-1}$"), ("‖", r"$\|$"), ("−", "-"), ("∇", r"$\nabla$")):
+        s = s.replace(a, b)
     return s
 
 
