@@ -77,6 +77,8 @@ class Result:
         return main + sep + join.join(f"{name}{eq}{printer(d)}" for name, d in self.definitions)
 
     def __str__(self) -> str:
+        if self.index is not None and hasattr(self.index, "text"):   # elem --index
+            return self.index.text()
         from .printers.text import TextPrinter
         return self._with_definitions(TextPrinter())
 
@@ -89,6 +91,8 @@ class Result:
 
     def pretty(self) -> str:
         """Unicode maths on one line: `4 (M Mᵀ − I) M`."""
+        if self.index is not None and hasattr(self.index, "pretty"):   # elem --index
+            return self.index.pretty()
         from .printers.pretty import PrettyPrinter
         return self._with_definitions(PrettyPrinter())
 
@@ -104,9 +108,12 @@ class Result:
         from .printers.latex import LatexPrinter
         p = LatexPrinter(self._differentials())
         out = p(self.expr)
+        indexed = self.index is not None and hasattr(self.index, "latex")   # elem --index
+        if indexed:
+            out = self.index.latex()
         if label:
-            out = self.latex_label() + " = " + out
-        if self.definitions:
+            out = (self.index.lhs("latex") if indexed else self.latex_label()) + " = " + out
+        if self.definitions and not indexed:
             defs = r",\; ".join(f"{p.symbol(_placeholder(n, d))} = {p(d)}" for n, d in self.definitions)
             out += r" \quad \text{where } " + defs
         if shapes:
