@@ -104,7 +104,8 @@ def _usage_error(exc: click.ClickException) -> MatcalcError:
     message = exc.format_message()
     ctx = getattr(exc, "ctx", None)
     hint = None
-    if isinstance(exc, click.NoSuchOption) and exc.option_name and not exc.option_name.lstrip("-").isalnum():
+    if isinstance(exc, click.NoSuchOption) and exc.option_name and (
+            not exc.option_name.startswith("--") or not exc.option_name[2:].replace("-", "").isalnum()):
         hint = "an expression that starts with '-' goes after '--': matcalc grad --wrt x -- '-x.T@x'"
     elif ctx is not None:
         hint = f"try '{ctx.command_path} -h' for help"
@@ -309,9 +310,18 @@ def run(ctx, command, expr, wrt, declare, fmt, check, steps, seed, color, timeou
         report(_error("the expression is nested too deeply", "limit"), st, fmt, color, text)
         ctx.exit(1)
         return
-    if rendered is not None:
-        st.env.stdout.write(rendered)
-    st.env.stdout.flush()
+    _write(st.env.stdout, rendered)
+
+
+def _write(stream, text: str | None):
+    """Write and flush (answers stream out line by line).  A closed stdout ends the
+    run quietly here: click would turn EPIPE into exit 1."""
+    try:
+        if text:
+            stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        _quiet_pipe()
 
 
 def render(results, st: State, fmt: str, color: str) -> str | None:
@@ -349,10 +359,7 @@ def render(results, st: State, fmt: str, color: str) -> str | None:
 
 def emit(results, st: State, fmt: str, color: str):
     """Print results (rendered first, so that a failure prints nothing half-way)."""
-    rendered = render(results, st, fmt, color)
-    if rendered is not None:
-        st.env.stdout.write(rendered)
-    st.env.stdout.flush()
+    _write(st.env.stdout, render(results, st, fmt, color))
 
 
 def report(err: MatcalcError, st: State, fmt: str, color: str | None, text: str | None):
@@ -362,8 +369,7 @@ def report(err: MatcalcError, st: State, fmt: str, color: str | None, text: str 
         d = {"ok": False, "input": text, "error": err.to_json()}
         if st.line is not None:
             d["line"] = st.line
-        st.env.stdout.write(json.dumps(d, ensure_ascii=False) + "\n")
-        st.env.stdout.flush()
+        _write(st.env.stdout, json.dumps(d, ensure_ascii=False) + "\n")
         return
     use = st.env.color(color or "auto", "stderr")
     where = f"line {st.line}: " if st.line is not None else ""
@@ -448,7 +454,8 @@ def batch_cmd(ctx, file, fmt, color, jobs, timeout, progress):
         raise click.UsageError("batch lines cannot run batch")
     stream, close = _open_input(file, st)
     if stream is None:
-        report(_error(f"cannot read {file}: {close}", "usage", 2), st, fmt, color, None)
+        report(_error(f"cannot read {file}: {close}", "usage", 2, "FILE is a batch file, or '-' for stdin"),
+               st, fmt, color, None)
         ctx.exit(2)
         return
     if jobs == 0:
@@ -472,24 +479,32 @@ def batch_cmd(ctx, file, fmt, color, jobs, timeout, progress):
     finally:
         for bar in bars:
             bar.stop()
-        if close:
-            stream.close()
+        close()
     ctx.exit(1 if failed else 0)
 
 
 def _open_input(file: str, st: State):
-    """(text stream, whether to close it); (None, reason) when it cannot be opened.
-    Undecodable bytes become U+FFFD, so that they fail their own line only."""
+    """(text stream, a function that releases it); (None, reason) when the file
+    cannot be opened.  Read as UTF-8 whatever the locale; undecodable bytes become
+    U+FFFD, so that they fail their own line only."""
     import io
     if file == "-":
         raw = getattr(st.env.stdin, "buffer", None)
         if raw is None:
-            return st.env.stdin, False
-        return io.TextIOWrapper(raw, encoding="utf-8", errors="replace"), False
+            return st.env.stdin, lambda: None
+        wrapper = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+
+        def release():   # leave stdin itself open: detach instead of closing
+            try:
+                wrapper.detach()
+            except Exception:   # already detached, or the reader thread still holds it
+                pass
+        return wrapper, release
     try:
-        return open(file, encoding="utf-8", errors="replace"), True
+        f = open(file, encoding="utf-8", errors="replace")
     except OSError as exc:
         return None, exc.strerror or str(exc)
+    return f, f.close
 
 
 def _commands(stream):
@@ -717,11 +732,9 @@ def _run_parallel(stream, jobs: int, settings, st: State, start_bar) -> bool:
             nonlocal failed
             for number, out, err, ok in answers:
                 if out:
-                    st.env.stdout.write(out)
-                    st.env.stdout.flush()
+                    _write(st.env.stdout, out)
                 if err:
-                    st.env.stderr.write(err)
-                    st.env.stderr.flush()
+                    _write(st.env.stderr, err)
                 failed |= not ok
                 if bar is not None:
                     bar.advance(number)

@@ -10,18 +10,34 @@ import sys
 
 class Environment:
     """stdin/stdout/stderr, the environment variables and whether each output stream
-    is a terminal (asked once; pass `stdout_isatty=`/`stderr_isatty=` to force it)."""
+    is a terminal (pass `stdout_isatty=`/`stderr_isatty=` to force the answer).
 
-    __slots__ = ("stdin", "stdout", "stderr", "environ", "stdout_isatty", "stderr_isatty")
+    A stream not given is looked up in `sys` when it is used, not when the object is
+    made, so an Environment built before click's CliRunner swaps the streams still
+    writes where the runner reads."""
+
+    __slots__ = ("_stdin", "_stdout", "_stderr", "environ", "_stdout_isatty", "_stderr_isatty")
 
     def __init__(self, stdin=None, stdout=None, stderr=None, environ=None,
                  stdout_isatty=None, stderr_isatty=None):
-        self.stdin = sys.stdin if stdin is None else stdin
-        self.stdout = sys.stdout if stdout is None else stdout
-        self.stderr = sys.stderr if stderr is None else stderr
+        self._stdin, self._stdout, self._stderr = stdin, stdout, stderr
         self.environ = os.environ if environ is None else environ
-        self.stdout_isatty = _isatty(self.stdout) if stdout_isatty is None else stdout_isatty
-        self.stderr_isatty = _isatty(self.stderr) if stderr_isatty is None else stderr_isatty
+        self._stdout_isatty, self._stderr_isatty = stdout_isatty, stderr_isatty
+
+    stdin = property(lambda self: sys.stdin if self._stdin is None else self._stdin,
+                     lambda self, v: setattr(self, "_stdin", v))
+    stdout = property(lambda self: sys.stdout if self._stdout is None else self._stdout,
+                      lambda self, v: setattr(self, "_stdout", v))
+    stderr = property(lambda self: sys.stderr if self._stderr is None else self._stderr,
+                      lambda self, v: setattr(self, "_stderr", v))
+
+    @property
+    def stdout_isatty(self) -> bool:
+        return _isatty(self.stdout) if self._stdout_isatty is None else self._stdout_isatty
+
+    @property
+    def stderr_isatty(self) -> bool:
+        return _isatty(self.stderr) if self._stderr_isatty is None else self._stderr_isatty
 
     def __repr__(self):
         return f"Environment(stdout_isatty={self.stdout_isatty}, stderr_isatty={self.stderr_isatty})"
