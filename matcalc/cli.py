@@ -261,6 +261,8 @@ def shared_options(f):
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default=None, help="Colour."),
         click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
                      help="Give up (exit 1) when the answer takes longer than this; 0: no limit."),
+        click.option("--value", is_flag=True,
+                     help="With -f numpy: the function returns (value, derivative), sharing their work."),
     ]
     for d in reversed(decorators):
         f = d(f)
@@ -283,7 +285,7 @@ def _read_expr(expr: str, st: State) -> str:
     return expr
 
 
-def run(ctx, command, expr, wrt, declare, fmt, check, steps, seed, color, timeout=None, **extra):
+def run(ctx, command, expr, wrt, declare, fmt, check, steps, seed, color, timeout=None, value=False, **extra):
     st = _state(ctx)
     fmt = fmt or st.format or st.env.default_format()
     color = color or st.color or "auto"
@@ -296,7 +298,7 @@ def run(ctx, command, expr, wrt, declare, fmt, check, steps, seed, color, timeou
             from . import api
             results = api.derive(command, text, list(wrt) or None, declare=declare, check=check, steps=steps,
                                  seed=seed, **extra)
-            rendered = render(results, st, fmt, color)
+            rendered = render(results, st, fmt, color, value=value)
     except MatcalcError as err:
         report(err, st, fmt, color, text)
         ctx.exit(err.exit_code)
@@ -324,7 +326,7 @@ def _write(stream, text: str | None):
         _quiet_pipe()
 
 
-def render(results, st: State, fmt: str, color: str) -> str | None:
+def render(results, st: State, fmt: str, color: str, value: bool = False) -> str | None:
     """The results as the text to print; `pretty` is written by rich directly (None)."""
     if fmt == "json":
         import json
@@ -344,11 +346,12 @@ def render(results, st: State, fmt: str, color: str) -> str | None:
             parts.append(str(r) + "\n")
         return "".join(parts)
     if fmt == "latex":
-        return "".join("".join(line + "\n" for line in r.steps_in("latex")) + r.latex() + "\n" for r in results)
+        return "".join("".join(line + "\n" for line in r.steps_in("latex")) + r.latex_block(len(results) > 1)
+                       for r in results)
     if fmt == "numpy":
         parts = []
         for k, r in enumerate(results):
-            src = r.numpy()
+            src = r.numpy(value=value)
             parts.append(src if k == 0 else src.replace("import numpy as np\n", "", 1))
         return "".join(parts)
     from .printers.rich_out import show_results

@@ -147,8 +147,6 @@ class Result:
         lines = []
         if header:
             lines.append(f"% {self.command} wrt {self.wrt}")
-        for step in self.steps_in("latex"):
-            lines.append(f"% {step}")
         lines.append(self.latex())
         lines.append("% " + self.shapes_latex())
         return "\n".join(lines) + "\n"
