@@ -25,6 +25,7 @@ Contract of `function_source(e, args, name=, doc=, extra=, raw=, definitions=)`:
 from __future__ import annotations
 
 import keyword
+import re
 
 from ..expr import Num, Sym, walk
 from ..ops import PREC_ATOM, PREC_MUL, PREC_POSTFIX
@@ -211,29 +212,46 @@ def _dim_bindings(args) -> list[str]:
     return lines
 
 
+def _eligible(node) -> bool:
+    """Worth a temporary: not a symbol, a number, a constant array or a transposed symbol."""
+    if isinstance(node, (Sym, Num)) or node.op in _CHEAP:
+        return False
+    if node.op == "T" and isinstance(node.args[0], Sym):
+        return False
+    if node.op == "mul" and len(node.args) == 2 and isinstance(node.args[0], Num) and isinstance(node.args[1], Sym):
+        return False
+    return True
+
+
 def shared_nodes(roots) -> set:
-    """The subexpressions of roots that occur more than once (DAG edges counted) and
-    are worth computing once: not symbols, numbers, constants or transposed symbols."""
+    """The subexpressions of roots that would be computed more than once: a node
+    printed in several places, where a node that becomes a temporary is printed once
+    (so its parts are not shared on its account)."""
+    order: list = []
+    seen: set = set()
+    for root in roots:   # post-order over all roots: children before parents
+        stack = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if node in seen:
+                continue
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args)
     count: dict = {}
     for root in roots:
-        order = walk(root)
-        local = {root: 1}
-        for node in reversed(order):  # parents first
-            c = local.get(node, 0)
-            for a in node.args:
-                local[a] = local.get(a, 0) + c
-        for node, c in local.items():
-            count[node] = count.get(node, 0) + c
+        count[root] = count.get(root, 0) + 1
     out = set()
-    for node, c in count.items():
-        if c < 2 or isinstance(node, (Sym, Num)) or node.op in _CHEAP:
-            continue
-        if node.op == "T" and isinstance(node.args[0], Sym):
-            continue
-        if node.op == "mul" and len(node.args) == 2 and isinstance(node.args[0], Num) \
-                and isinstance(node.args[1], Sym):
-            continue
-        out.add(node)
+    for node in reversed(order):   # parents first
+        c = count.get(node, 0)
+        if c >= 2 and _eligible(node):
+            out.add(node)
+            c = 1
+        for a in node.args:
+            count[a] = count.get(a, 0) + c
     return out
 
 
@@ -269,9 +287,10 @@ def function_source(e, args, name="f", doc="", extra=(), raw=False, definitions=
             lines.append(f"    {n} = np.reshape(np.asarray({n}, dtype=float), (-1, 1))")
         else:
             lines.append(f"    {n} = np.asarray({n}, dtype=float)")
-    lines += ["    " + b for b in dims]
-    lines += ["    " + line for line in p.lines]
     returned = [_returned(b, o, raw) for b, o in zip(bodies, outputs)]
+    code = "\n".join(p.lines + returned)
+    lines += ["    " + b for b in dims if re.search(rf"\b{b.split(' = ')[0]}\b", code)]   # the sizes used
+    lines += ["    " + line for line in p.lines]
     lines.append("    return " + ", ".join(returned))
     return "\n".join(lines) + "\n"
 

@@ -84,7 +84,7 @@ def wrap(text: str, width: int, indent: int = 0) -> list[str]:
     carry their own leading spaces, counted from column `indent`."""
     if indent + len(text) <= width:
         return [text]
-    breaks = []   # (position of the space before the operator, depth, column of its group)
+    breaks = []   # (position of the space before the operator, depth, index of its enclosing bracket)
     stack: list[int] = []
     for k, ch in enumerate(text):
         if ch in "([":
@@ -93,18 +93,22 @@ def wrap(text: str, width: int, indent: int = 0) -> list[str]:
             if stack:
                 stack.pop()
         elif text.startswith(" + ", k) or text.startswith(" − ", k):
-            breaks.append((k, len(stack), stack[-1] + 1 if stack else 0))
+            breaks.append((k, len(stack), stack[-1] if stack else None))
+    segments = [(0, 0)]   # (first text index of a line, offset: column = index + offset)
+
+    def column(k: int) -> int:
+        return k + next(off for first, off in reversed(segments) if first <= k)
+
     lines, start, lead = [], 0, ""
     while indent + len(lead) + len(text) - start > width:
         later = [b for b in breaks if b[0] > start]
         if not later:
             break
         fits = [b for b in later if indent + len(lead) + b[0] - start <= width]
-        if fits:
-            best = min(fits, key=lambda b: (b[1], -b[0]))
-        else:
-            best = later[0]
+        best = min(fits, key=lambda b: (b[1], -b[0])) if fits else later[0]
         lines.append(lead + text[start:best[0]])
-        start, lead = best[0] + 1, " " * best[2]
+        lead = " " * (column(best[2]) + 1 if best[2] is not None else 0)
+        start = best[0] + 1
+        segments.append((start, len(lead) - start))
     lines.append(lead + text[start:])
     return lines

@@ -65,8 +65,12 @@ def show_results(results: list, stream: IO[str], color: bool, width: int | None 
             for k, piece in enumerate(wrap(PrettyPrinter()(d), cols, len(pad) + len(lead))):
                 emit([(pad, ""), (lead, "cyan"), (piece, "")] if k == 0 else
                      [(pad + " " * len(lead) + piece, "")])
-        if getattr(r, "index", None) is not None:
-            emit([(pad, ""), ("entry: ", "cyan"), (_index(r), "")])
+        index = getattr(r, "index", None)
+        if index is not None:   # elem --index: the entry of the 4-D tensor
+            lhs = index.lhs("pretty") + " = " if hasattr(index, "lhs") else "entry: "
+            body = index.pretty() if hasattr(index, "pretty") else str(index)
+            for k, piece in enumerate(wrap(body, cols, len(pad) + len(lhs))):
+                emit([(pad, ""), (lhs, "cyan"), (piece, "")] if k == 0 else [(pad + " " * len(lhs) + piece, "")])
         for k, piece in enumerate(_shape_lines(r, cols, len(pad))):
             emit([(pad + piece, "dim")])
         if r.check is not None:
@@ -78,13 +82,6 @@ def show_results(results: list, stream: IO[str], color: bool, width: int | None 
 def _main(r: Any) -> str:
     from .pretty import PrettyPrinter
     return PrettyPrinter()(r.expr)
-
-
-def _index(r: Any) -> str:
-    if isinstance(r.index, str):
-        return r.index
-    from .pretty import PrettyPrinter
-    return PrettyPrinter()(r.index)
 
 
 def _shape_lines(r: Any, width: int, indent: int) -> list[str]:
