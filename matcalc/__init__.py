@@ -33,8 +33,6 @@ them when `wrt` is a list or omitted, one per variable):
         \"\"\"
         A = np.asarray(A, dtype=float)
         X = np.asarray(X, dtype=float)
-        n = A.shape[0]
-        m = A.shape[1]
         return A.T
     <BLANKLINE>
 
