@@ -434,3 +434,59 @@ def test_batch_streams_from_a_pipe_and_ctrl_c_exits_130():
     _, err = p.communicate(timeout=30)
     assert p.returncode == 130
     assert "matcalc: interrupted" in err and "Traceback" not in err
+
+
+# ---- the cheap path for plain lines agrees with click's parsing -------------------------
+PARITY = [
+    "grad 'tr(A@X)' --wrt X",
+    "grad 'tr(A@X)' -w X -f json",
+    "grad --wrt X 'tr(A@X@B)' --format latex",
+    "grad 'tr(A@X@B)'",                                   # every symbol
+    "grad 'tr(A@X@B)' --wrt X --wrt A",
+    "grad --wrt=X 'tr(X)'",
+    "grad -fjson 'tr(X)'",
+    "grad 'x.T@A@x' -d 'A: symmetric n×n' --wrt x -f text",
+    "dir 'M@M.T' --wrt M --along A",
+    "dir 'M@M.T' --along A --wrt M -f json --timeout 30",
+    "elem 'A@X@X.T@A.T' --wrt X",
+    "grad --wrt w -- '-(w.T@w)'",
+    "grad 'tr(X)' --timeout -1",
+    "grad 'tr(X)' --timeout soon",
+    "grad 'tr(X)' --format yaml",
+    "grad 'tr(X)' --wrt",
+    "grad 'tr(X)' 'tr(Y)'",
+    "grad",
+    "grad 'tr(X)' --bogus",
+    "grad 'tr(X)' --seed 3 --check -f json",
+    "grad 'tr(X)' --seed x",
+    "grad 'tr(X' --wrt X",
+    "grad 'tr(X)' --wrt Y",
+    "grad 'tr(X)' --color never --steps",
+    "grad 'tr(X)' -h",
+    "jac 'A@X@B' --wrt X",
+    "hess 'x.T@A@x' --wrt x",
+    "check 'tr(A@X)' --wrt X",
+]
+
+
+@pytest.mark.parametrize("line", PARITY)
+def test_batch_plain_line_parsing_agrees_with_click(line, monkeypatch):
+    monkeypatch.setattr(cli, "FAST_LINES", True)
+    fast = batch(line + "\n", "-f", "text")
+    monkeypatch.setattr(cli, "FAST_LINES", False)
+    slow = batch(line + "\n", "-f", "text")
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
+
+
+def test_batch_plain_lines_take_the_cheap_path(monkeypatch):
+    calls = []
+    real = main.main
+
+    def spy(*a, **kw):
+        calls.append(a)
+        return real(*a, **kw)
+    monkeypatch.setattr(main, "main", spy)
+    r = batch("grad 'tr(A@X)' --wrt X -f text\ndir 'M@M.T' --wrt M --along A\ngrad --wrt=X 'tr(X)'\n")
+    assert r.exit_code == 0
+    lines = [a[0] for a in calls if a]   # (the batch itself arrives as keywords from CliRunner)
+    assert lines == [["grad", "--wrt=X", "tr(X)"]]   # only this line needed click's parser
