@@ -146,7 +146,7 @@ def elem(expr: str, wrt=None, **kw):
     """∂F/∂X_ij in terms of E(i,j).
 
     >>> str(elem("A@X@X.T@A.T", wrt="X"))
-    'A@(E(i,j)@X.T + X@E(j,i))@A.T'
+    'A@(X@E(j,i) + E(i,j)@X.T)@A.T'
     """
     return _one(derive("elem", expr, wrt, **kw), wrt)
 

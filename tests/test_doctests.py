@@ -14,16 +14,7 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(matcalc.__path__, "matcal
                  if not m.name.endswith("__main__"))
 
 
-# modules whose doctests are known to be stale, with the reason; reported to their owners
-KNOWN_STALE = {
-    "matcalc.api": "api.elem's doctest expects 'A@(E(i,j)@X.T + X@E(j,i))@A.T'; the canonical order of the "
-                   "sum is now 'A@(X@E(j,i) + E(i,j)@X.T)@A.T' (api.py is not this test's to edit)",
-}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_STALE[n], strict=False)) if n in KNOWN_STALE else n
-    for n in ["matcalc"] + MODULES])
+@pytest.mark.parametrize("name", ["matcalc"] + MODULES)
 def test_doctests_pass(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)

@@ -114,7 +114,8 @@ class NumpyPrinter(Printer):
 
     def _print_K(self, e) -> str:
         m, n = (self.dim(d) for d in e.attrs)
-        return (f"np.eye({m}*{n})[np.arange({m}*{n}).reshape({m}, {n}).ravel(order='F')]")
+        # row j + i*n of K(m, n) picks entry i + j*m of vec(X): K vec(X) = vec(X.T) for X m×n
+        return f"np.eye({m}*{n})[np.arange({m}*{n}).reshape(({m}, {n}), order='F').ravel()]"
 
     def _print_matpow(self, e) -> str:
         return f"np.linalg.matrix_power({self.p(e.args[0])}, {e.attrs[0]})"
