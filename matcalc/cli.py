@@ -82,6 +82,8 @@ class MatcalcGroup(click.Group):
             code = super().main(args, prog_name, complete_var, False, **extra)
         except (click.exceptions.Abort, KeyboardInterrupt):
             _interrupted()
+        except _NO_ARGS as exc:      # `matcalc` alone: the help, as click shows it
+            _last_words(exc.format_message() + "\n", 2)
         except click.ClickException as exc:
             fmt = _format_in(args)
             report(_usage_error(exc), State(fmt=fmt), fmt or "text", _color_in(args), None)
@@ -98,6 +100,9 @@ class MatcalcGroup(click.Group):
                         "please report this input; it is a bug in matcalc\n", 1)
         _flush_or_quiet()
         sys.exit(code if isinstance(code, int) else 0)
+
+
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())   # click ≥ 8.2
 
 
 def _usage_error(exc: click.ClickException) -> MatcalcError:

@@ -490,3 +490,9 @@ def test_batch_plain_lines_take_the_cheap_path(monkeypatch):
     assert r.exit_code == 0
     lines = [a[0] for a in calls if a]   # (the batch itself arrives as keywords from CliRunner)
     assert lines == [["grad", "--wrt=X", "tr(X)"]]   # only this line needed click's parser
+
+
+def test_no_arguments_shows_the_help():
+    r = CliRunner().invoke(main, [])
+    assert r.exit_code == 2
+    assert "Usage:" in r.stderr and "matcalc: error" not in r.stderr
