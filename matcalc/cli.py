@@ -907,3 +907,6 @@ def run_main(argv=None):
         main.main(argv, prog_name="matcalc")
     except KeyboardInterrupt:   # Ctrl-C outside click's own handling (e.g. during an import)
         _interrupted()
+
+from .checkcmd import check_cmd  # noqa: E402
+main.add_command(check_cmd)
