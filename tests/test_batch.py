@@ -276,6 +276,20 @@ def test_deadline_is_disarmed_after_the_block():
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
+def test_deadline_fires_again_when_a_timeout_was_swallowed():
+    swallowed = []
+    t = time.perf_counter()
+    with pytest.raises(cli.Timeout):
+        with cli.deadline(0.05):
+            try:
+                time.sleep(5)
+            except cli.Timeout:          # as if raised inside a weakref callback
+                swallowed.append(True)
+            time.sleep(5)
+    assert swallowed and time.perf_counter() - t < 2
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
 def test_timeout_zero_means_no_limit():
     r = CliRunner().invoke(main, ["grad", "tr(A@X)", "--wrt", "X", "--timeout", "0"])
     assert r.exit_code == 0 and r.stdout == "A.T\n"
