@@ -38,7 +38,7 @@ GRAMMAR = next((p for p in (Path(__file__).with_name("grammar") / "matcalc.lark"
                Path(__file__).with_name("grammar") / "matcalc.lark")
 MAX_INPUT = 100_000       # characters of an expression (or a -d clause)
 MAX_DEPTH = 100           # nesting of operators; + and - chains and parentheses are free
-MAX_NODES = 5_000         # operators and operands in one input
+MAX_NODES = 20_000        # operators and operands in one input
 MAX_DIGITS = 400          # digits of one numeric literal
 MAX_SIZE = 100_000        # an integer written as a size (eye(n), x: n) or an index
 FLOAT_MAX = sys.float_info.max
@@ -495,8 +495,7 @@ class _Builder:
             if not str(w).isdigit():
                 return Dim.of(str(w))
             if len(str(w)) > 6 or int(w) > MAX_SIZE:
-                self.fail(f"the size {str(w)[:12]} is too large; the limit is {MAX_SIZE:,}", w.start_pos,
-                          len(str(w)), cls=LimitError)
+                self.fail(f"the size {str(w)[:12]} is too large; the limit is {MAX_SIZE:,}", meta, cls=LimitError)
             return Dim.of(int(w))
         shape = None
         if text == ["scalar"]:
@@ -608,6 +607,10 @@ def parse(text: str, declare: str | None = None, *, _hints: bool = True) -> Pars
             if name in parsed.definitions:
                 src.fail(f"{name} is defined twice", span[0], span[1] - span[0])
             parsed.definitions[name] = (value, span)
+    for name, (_, span) in parsed.definitions.items():
+        if not b.uses.get(name):
+            src = next(s for i, s in items if isinstance(i, tuple) and i[1] == name)
+            src.fail(f"{name} is defined but does not occur in the expression", span[0], span[1] - span[0])
     for name in parsed.definitions.keys() & parsed.declarations.keys():
         d = parsed.declarations[name]
         src = next(s for i, s in items if i is d or getattr(i, "name", None) == name)
