@@ -469,6 +469,8 @@ def batch_cmd(ctx, file, fmt, color, jobs, timeout, progress):
     if jobs == 0:
         import os
         jobs = os.cpu_count() or 1
+    if file == "-" and _isatty(st.env.stdin) and st.env.stderr_isatty:
+        st.env.stderr.write("matcalc: reading commands from the terminal, one per line; end with Ctrl-D\n")
     bars = []
 
     def start_bar():
@@ -489,6 +491,13 @@ def batch_cmd(ctx, file, fmt, color, jobs, timeout, progress):
             bar.stop()
         close()
     ctx.exit(1 if failed else 0)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _open_input(file: str, st: State):
