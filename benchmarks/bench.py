@@ -166,7 +166,33 @@ def throughput(table, env, tmp, n_lines):
               rate >= 1000)
     t2, ok2, _, _ = batch_run(lines, env, tmp, jobs=2, pin=False)
     table.add("batch derivatives/s, --jobs 2", f"{ok2 / max(t2 - t1, 1e-9):,.0f}/s", "(information)")
+    table.add("batch machinery per line (derivation stubbed)", f"{batch_overhead(base) * 1000:.3f} ms",
+              "(information)")
     return rate
+
+
+def batch_overhead(lines) -> float:
+    """Seconds per line spent by `batch` itself — splitting, option parsing, dispatch,
+    writing — with the derivation replaced by a stub, in-process."""
+    import io
+
+    import matcalc.api
+    from matcalc import cli
+    from matcalc.env import Environment
+    st = cli.State(Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdout_isatty=False,
+                               stderr_isatty=False))
+    real = matcalc.api.derive
+    matcalc.api.derive = lambda *a, **kw: []
+    try:
+        cli._run_serial(lines, ("text", None, None), st, lambda: None)
+        best = float("inf")
+        for _ in range(3):
+            t = time.perf_counter()
+            cli._run_serial(lines, ("text", None, None), st, lambda: None)
+            best = min(best, (time.perf_counter() - t) / len(lines))
+    finally:
+        matcalc.api.derive = real
+    return best
 
 
 # ---- 3. matcalc against SymPy ------------------------------------------------------------
