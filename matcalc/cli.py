@@ -503,13 +503,13 @@ def _isatty(stream) -> bool:
 def _open_input(file: str, st: State):
     """(text stream, a function that releases it); (None, reason) when the file
     cannot be opened.  Read as UTF-8 whatever the locale; undecodable bytes become
-    U+FFFD, so that they fail their own line only."""
+    U+FFFD, so that they fail their own line only; a BOM (Windows editors) is skipped."""
     import io
     if file == "-":
         raw = getattr(st.env.stdin, "buffer", None)
         if raw is None:
             return st.env.stdin, lambda: None
-        wrapper = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+        wrapper = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
 
         def release():   # leave stdin itself open: detach instead of closing
             try:
@@ -518,7 +518,7 @@ def _open_input(file: str, st: State):
                 pass
         return wrapper, release
     try:
-        f = open(file, encoding="utf-8", errors="replace")
+        f = open(file, encoding="utf-8-sig", errors="replace")
     except OSError as exc:
         return None, exc.strerror or str(exc)
     return f, f.close

@@ -528,3 +528,19 @@ def test_issue7_deep_composition_parses():
     for i in range(1, 201):
         e = f"tanh(W{i}@{e})"
     matcalc.parse(f"sum({e})")
+
+
+def test_batch_windows_file_with_bom_and_crlf(tmp_path):
+    f = tmp_path / "win.batch"
+    f.write_bytes("\ufeffgrad 'tr(A@X)' --wrt X\r\n# comment\r\ngrad 'x.T@x' --wrt x\r\n".encode("utf-8"))
+    r = CliRunner().invoke(main, ["batch", str(f)])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == ["A.T", "2*x"]
+
+
+def test_batch_undecodable_bytes_fail_their_line_only(tmp_path):
+    f = tmp_path / "bad.batch"
+    f.write_bytes(b"grad 'tr(A\xff@X)' --wrt X\ngrad 'tr(A@X)' --wrt X\n")
+    r = CliRunner().invoke(main, ["batch", str(f)])
+    assert r.exit_code == 1
+    assert r.stdout == "A.T\n" and "line 1" in r.stderr
