@@ -10,6 +10,7 @@ n, m, p, q, ….  Declarations are applied first and always win.
 from __future__ import annotations
 
 import re
+from itertools import chain, count
 from dataclasses import dataclass, field
 
 from .errors import NotScalarError, ParseError, ShapeError
@@ -22,6 +23,20 @@ GREEK = ("alpha beta gamma delta epsilon eps zeta eta theta iota kappa lambda la
          "sigma tau upsilon phi chi psi omega").split()
 _SCALAR_NAME = re.compile(r"^(?:[a-h]|[α-ω]|" + "|".join(GREEK) + r")(?:_?\d+)?$")
 DIM_NAMES = ["n", "m", "p", "q", "r", "s", "t", "u", "v", "w", "k", "l"]
+
+
+def _symbol_of(node):
+    """The symbol an operand is made of, through negation, division and one-argument
+    functions (-a, 1/c, exp(a)); None for anything else."""
+    while not isinstance(node, Sym):
+        if node.op == "pow" and isinstance(node.args[1], Num) or node.op == "mul" and len(node.args) == 2 \
+                and isinstance(node.args[0], Num):
+            node = node.args[0] if node.op == "pow" else node.args[1]
+        elif node.args and len(node.args) == 1 and node.op not in ("T",):
+            node = node.args[0]
+        else:
+            return None
+    return node
 
 
 def reads_as_scalar(name: str) -> bool:
@@ -84,7 +99,7 @@ class _Inference:
 
     def provisional_names(self):
         taken = set(self.order) | {v for s in self.sym_shape.values() for d in s for v in self.U.resolve(d).names()}
-        names, pool = {}, (n for n in DIM_NAMES + [f"n{k}" for k in range(1, 10_000)] if n not in taken)
+        names, pool = {}, (n for n in chain(DIM_NAMES, (f"n{k}" for k in count(1))) if n not in taken)
         for name in self.order:
             for d in self.sym_shape.get(name, ()):
                 for v in sorted(self.U.resolve(d).names()):
@@ -145,9 +160,9 @@ class _Inference:
                 continue
             item = U.pending.pop(0)
             a, b, out, node, operands = item
-            for k, s in zip(operands, (a, b)):
-                arg = node.args[k]
-                if isinstance(arg, Sym) and reads_as_scalar(arg.name) and self.free_shape(s):
+            for k in operands:  # the operands' own shapes (in an n-ary product, `a` is the running one)
+                arg, s = _symbol_of(node.args[k]), self.memo[node.args[k]]
+                if arg is not None and reads_as_scalar(arg.name) and self.free_shape(s):
                     U.unify_shape(s, SCALAR)
                     break
             self.resolve_broadcast(item)
@@ -155,6 +170,11 @@ class _Inference:
     def resolve_broadcast(self, item):
         a, b, out, node, operands = item
         U = self.U
+        for k, other in ((operands[1], a), (operands[0], b)):
+            # a scalar-named operand that nothing fixes is a scalar beside a scalar too (a*b*d)
+            own, sym = self.memo[node.args[k]], _symbol_of(node.args[k])
+            if sym is not None and reads_as_scalar(sym.name) and U.is_scalar(other) and self.free_shape(own):
+                U.unify_shape(own, SCALAR)
         if U.is_scalar(a) or U.is_scalar(b):
             result = b if U.is_scalar(a) else a
         elif U.unify_shape(a, b):
@@ -183,7 +203,7 @@ class _Inference:
             if not isinstance(node, Sym):
                 for d in s:
                     others |= self.U.resolve(d).names() if node.args and not (
-                        len(node.args) == 1 and isinstance(node.args[0], Sym) and node.args[0].name == name) else set()
+                        getattr(_symbol_of(node), "name", None) == name) else set()
         return not (set().union(*(d.names() for d in mine)) & others)
 
     def finish(self, root_shape, scalar: bool, command: str):

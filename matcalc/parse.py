@@ -43,7 +43,9 @@ MAX_DIGITS = 400          # digits of one numeric literal
 MAX_SIZE = 100_000        # an integer written as a size (eye(n), x: n) or an index
 FLOAT_MAX = sys.float_info.max
 FLOAT_TINY = sys.float_info.min
-CHAINS = ("add", "sub")   # built as one n-ary node: a long sum is not a deep tree
+SUMS = ("add", "sub")
+PRODUCTS = ("mul", "div", "matmul")
+CHAINS = SUMS + PRODUCTS  # left-associative runs, built as n-ary nodes: a long chain is not a deep tree
 
 _PARSER = None
 
@@ -324,17 +326,31 @@ class _Builder:
         return out
 
     def chain(self, tree):
-        """a + b - c + …: one n-ary sum, walked along the left spine without recursion."""
+        """a + b - c + … (one n-ary sum) and a @ b * c / d … (runs of one product op
+        as n-ary nodes), walked along the left spine without recursion."""
+        family = SUMS if tree.data in SUMS else PRODUCTS
         right = []
-        while getattr(tree, "data", None) in CHAINS:
+        while getattr(tree, "data", None) in family:
             left, r = tree.children
             right.append((tree.data, r))
             tree = left
-        terms = [self.e(tree)]
+        if family is SUMS:
+            terms = [self.e(tree)]
+            for op, r in reversed(right):
+                x = self.e(r)
+                terms.append(x if op == "add" else Apply("mul", (Num(-1), x)))
+            return Apply("add", tuple(terms))
+        run_op, run = None, [self.e(tree)]
         for op, r in reversed(right):
             x = self.e(r)
-            terms.append(x if op == "add" else Apply("mul", (Num(-1), x)))
-        return Apply("add", tuple(terms))
+            kind = "matmul" if op == "matmul" else "mul"
+            if op == "div":
+                x = Apply("pow", (x, Num(-1)))
+            if run_op is not None and kind != run_op:
+                run = [Apply(run_op, tuple(run))]
+            run_op = kind
+            run.append(x)
+        return Apply(run_op, tuple(run))
 
     def e(self, child):
         return self.node(child)
@@ -550,7 +566,8 @@ def _measure(tree, source: str):
             raise LimitError(over, source=source, line=line, column=column)
         for k, c in enumerate(t.children):
             if isinstance(c, Tree):
-                free = c.data == "paren" or (k == 0 and t.data in CHAINS and c.data in CHAINS)
+                free = c.data == "paren" or (k == 0 and t.data in CHAINS and c.data in CHAINS
+                                             and (t.data in SUMS) == (c.data in SUMS))
                 stack.append((c, depth if free else depth + 1))
 
 

@@ -40,7 +40,7 @@ SAMPLES = {
             "x * y where x: n, y: n"],
     "matmul": ["A @ B where A: n×m, B: m×p", "A @ B @ C where A: n×m, B: m×p, C: p×q", "x.T @ y where x: n, y: n"],
     "T": ["A.T where A: n×m", "x.T where x: n"],
-    "pow": ["A ** 3 where A: n×m", "A ** (1/2) where A: n×m", "A ** -2 where A: n×m", "A ** a where A: n×m, a: scalar",
+    "pow": ["A ** 3 where A: n×m", "A ** (1/3) where A: n×m", "A ** -2 where A: n×m", "A ** a where A: n×m, a: scalar",
             "a ** b where a: scalar, b: scalar"],
     "matpow": ["matpow(A, 3) where A: n×n", "matpow(A, -2) where A: n×n"],
     "diag": ["diag(x) where x: n", "diag(A) where A: n×n"],

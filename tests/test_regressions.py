@@ -81,3 +81,23 @@ def test_elem_small_entries_judged_with_the_whole_tensor():
     spuriously at 5e-7 of a 1e-6 tolerance on some seeds."""
     for seed in range(6):
         derive_checked("elem", "logdet(X)", ["X"], seed=seed)
+
+
+@pytest.mark.xfail(strict=True, reason="sigmoid's NumPy template (ops/pointwise.py, printed by printers/numpy.py) "
+                                       "puts its argument bare after a minus: sigmoid(x - y) -> np.exp(-x - y)")
+def test_numpy_sigmoid_of_a_difference():
+    """Found by tests/test_hypothesis.py: `dir 'sum(sigmoid(x - y)*y)' --wrt y --check`
+    failed (rel err 0.9) because F itself was evaluated wrong, and `--format numpy`
+    printed the wrong function."""
+    (r,) = matcalc.derive("dir", "sum(sigmoid(x - y)*y) where x: n, y: n", ["y"])
+    syms = sorted(r.problem.symbols.values(), key=lambda s: s.name)
+    f = compile_function(function_source(r.problem.expr, syms))
+    x, y = np.array([0.3, -1.2]), np.array([0.7, 0.4])
+    assert f(x, y) == pytest.approx(float(np.sum(y / (1 + np.exp(-(x - y))))), rel=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason="simplify/factor.py: factor <-> factor_sum recurse without end "
+                                       "(RecursionError) on grad 'sum(cos(diag(a*B - B)))' --wrt a")
+def test_factor_terminates_on_diag_of_a_difference():
+    """Found by tests/test_hypothesis.py (a 25-node expression, reduced by hand)."""
+    derive_checked("grad", "sum(cos(diag(a*B - B))) where B: n×n, a: scalar", ["a"])

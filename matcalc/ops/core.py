@@ -110,7 +110,10 @@ def canon_add(args, attrs):
 # ---- products (⊙ and scalar ×) -------------------------------------------
 def _base_exponent(f):
     if f.op == "pow" and isinstance(f.args[1], Num):
-        return f.args[0], f.args[1].value
+        base, k = _base_exponent(f.args[0])
+        return base, k * f.args[1].value
+    if f.op == "sqrt":
+        return f.args[0], Fraction(1, 2)
     return f, Fraction(1)
 
 
@@ -142,9 +145,11 @@ def canon_mul(args, attrs):
             (scalars if f.is_scalar else mats).append(f)
     if len(mats) > 1:  # ones(n,m) is the unit of ⊙
         mats = [f for f in mats if f.op != "ones"] or mats[:1]
+    if any(f.op == "I" for f in mats):  # I ⊙ M = I ⊙ Mᵀ: the diagonal does not see the transpose
+        mats = [min((f, make("T", f)), key=lambda g: g.size) for f in mats]  # ties keep the form written
     if not mats and not is_scalar(shape):
         mats = [ones(shape)]
-    factors = sorted(scalars, key=lambda f: f.order) + sorted(mats, key=lambda f: f.order)
+    factors = sorted(scalars, key=lambda f: f.order) + sorted(mats, key=lambda f: (f.op != "I", f.order))
     if coef != 1 or not factors:
         factors.insert(0, Num(coef))
     if len(factors) == 1:
@@ -178,6 +183,34 @@ def _scalar_part(a):
     if len(mats) == len(a.args):
         return [], a
     return [f for f in a.args if f.is_scalar], mats[0] if len(mats) == 1 else Apply("mul", mats)
+
+
+def _orientation(run):
+    """The representative of a 1×1 product among itself and its transpose."""
+    flipped = tuple(make("T", a) for a in reversed(run))
+    return min((tuple(run), flipped), key=lambda c: tuple(a.order for a in c))
+
+
+def _pull_scalar_runs(chain, scalars):
+    """v@x.T@x = (x.T@x)*v: a run of factors whose product is 1×1 is a scalar; it is
+    pulled out (as the smaller of itself and its transpose, so xᵀv and vᵀx agree)."""
+    if len(chain) < 3:
+        return chain
+    out, k = [], 0
+    while k < len(chain):
+        run_end = None
+        if chain[k].shape[0].is_one and k + 1 < len(chain):
+            for j in range(k + 1, len(chain)):
+                if chain[j].shape[1].is_one:
+                    run_end = j
+                    break
+        if run_end is not None and (k > 0 or run_end < len(chain) - 1):
+            scalars.append(Apply("matmul", _orientation(chain[k:run_end + 1])))
+            k = run_end + 1
+        else:
+            out.append(chain[k])
+            k += 1
+    return out
 
 
 def _power_of(a):
@@ -232,10 +265,13 @@ def canon_matmul(args, attrs):
         elif m.op != "I":
             chain.append(m)
     chain = _merge_powers(chain)
+    chain = _pull_scalar_runs(chain, scalars)
     if not chain:
         mat = None if is_scalar(shape) else identity(shape[0])
     elif len(chain) == 1:
         mat = chain[0]
+    elif is_scalar(shape):  # a 1×1 product equals its transpose: xᵀv and vᵀx are one node
+        mat = Apply("matmul", _orientation(chain))
     else:
         mat = Apply("matmul", chain)
     if mat is None:
@@ -294,6 +330,9 @@ def canon_pow(args, attrs):
             return x
         if x.op == "pow" and isinstance(x.args[1], Num) and kv.denominator == 1:
             return make("pow", x.args[0], Num(x.args[1].value * kv))
+        if kv.denominator == 2 and not isinstance(x, Num):  # x**(k/2) is written with sqrt
+            root = make("sqrt", x)
+            return root if kv == Fraction(1, 2) else make("pow", root, Num(kv * 2))
     if is_zero(x):
         return x
     return Apply("pow", (x, k))

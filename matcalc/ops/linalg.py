@@ -83,6 +83,11 @@ def canon_inv(args, attrs):
     if x.op == "mul" and isinstance(x.args[0], Num):
         c = x.args[0].value
         return make("mul", Num(1 / c), make("inv", make("mul", *x.args[1:])))
+    if x.op == "matpow":
+        return matpow(x.args[0], -x.attrs[0])
+    if x.op == "matmul" and all(a.shape[0] == a.shape[1] for a in x.args):
+        # (A B)⁻¹ = B⁻¹ A⁻¹ when every factor is square  [Cookbook (18)]
+        return make("matmul", *(make("inv", a) for a in reversed(x.args)))
     return Apply("inv", (x,))
 
 

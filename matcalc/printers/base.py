@@ -99,13 +99,24 @@ class Printer:
     # ---- sums ------------------------------------------------------------------------
     def _print_add(self, e) -> str:
         out = []
-        for k, t in enumerate(e.args):
+        for k, t in enumerate(self.display_order(e.args)):
             negative, body = self.negated(t)
             if k == 0:
                 out.append(self.p(t) if not negative else self.NEG + self.paren(body, PREC_MUL))
             else:
                 out.append((self.MINUS if negative else self.PLUS) + self.paren(body, PREC_MUL))
         return "".join(out)
+
+    @staticmethod
+    def display_order(terms):
+        """Positive terms first (as canonical), and products before lone symbols, as
+        people write them: D@x + d, (A + A.T)@x + b; otherwise the canonical order."""
+        from ..ops.core import split_coefficient
+
+        def key(t):
+            c, rest = split_coefficient(t)
+            return (c < 0, rest.size <= 2)
+        return sorted(terms, key=key)
 
     @staticmethod
     def negated(t):

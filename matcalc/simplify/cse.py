@@ -7,9 +7,11 @@ subexpression is not named twice.  Names are capital letters not already in use.
 """
 from __future__ import annotations
 
-from ..expr import Sym, make, walk
+import itertools
 
-MIN_SIZE = 4
+from ..expr import Apply, Sym, make, walk
+
+MIN_SIZE = 6   # x - a (4 nodes) or norm(x) reads better spelt out than named
 NAMES = "CDFGHJKLNOPRSTUVWYZ"
 
 
@@ -27,22 +29,38 @@ def occurrences(e) -> dict:
 def name_repeats(e, taken: set) -> tuple:
     """(expression with names, [(name, definition)]) — definitions in dependency order."""
     defs = []
-    fresh = (n for n in list(NAMES) + [f"C{k}" for k in range(1, 1000)] if n not in taken)
+    fresh = (n for n in itertools.chain(NAMES, (f"C{k}" for k in itertools.count(1))) if n not in taken)
     while True:
         count = occurrences(e)
         named = {Sym(n, d.shape) for n, d in defs}
         best = None
         for n in walk(e):  # children first: among equal sizes the first occurrence wins
-            if count.get(n, 0) > 1 and n.size >= MIN_SIZE and n not in named and not isinstance(n, Sym) \
-                    and (best is None or n.size > best.size):
+            if isinstance(n, Sym) or n.op == "T" or n.size < MIN_SIZE or n in named:
+                continue  # a transpose is counted with its argument
+            mirror = _transposed(n)
+            uses = count.get(n, 0) + (count.get(mirror, 0) if mirror is not n else 0)
+            if uses > 1 and (best is None or n.size > best.size):
                 best = n
+        if best is not None and _transpose_count(_transposed(best)) < _transpose_count(best):
+            best = _transposed(best)  # name the form with fewer transposes: C = X.T@A@X
         if best is None:
             break
         placeholder = Sym(next(fresh), best.shape)
-        e = replace(e, best, placeholder)
-        defs = [(n, replace(d, best, placeholder)) for n, d in defs]
+        mirror = _transposed(best)  # X.T@A.T@X is C.T when C = X.T@A@X is named
+        for target, by in ((best, placeholder), (mirror, Apply("T", (placeholder,)))):
+            if target is not best or by is placeholder:
+                e = replace(e, target, by)
+                defs = [(n, replace(d, target, by)) for n, d in defs]
         defs.append((placeholder.name, best))
     return e, list(reversed(defs))
+
+
+def _transpose_count(n) -> int:
+    return sum(1 for m in walk(n) if m.op == "T")
+
+
+def _transposed(n):
+    return make("T", n) if not n.is_scalar else n
 
 
 def replace(e, target, by, memo=None):

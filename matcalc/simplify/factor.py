@@ -36,11 +36,21 @@ def factor(e, memo=None):
                 out = expanded
             if out.op == "add":
                 out = factor_sum(list(out.args), memo)
+            if out.op == "add":
+                out = transposed_whole(out)
     memo[e] = out
     return out
 
 
 MAX_EXPANSION = 32   # terms one product may expand into
+
+
+def transposed_whole(s):
+    """x.T - mu.T -> (x - mu).T: a sum of transposed symbols reads better as one
+    transpose (the canonical form pushes transposes to the leaves)."""
+    if all(split_coefficient(t)[1].op == "T" and split_coefficient(t)[1].args[0].op is None for t in s.args):
+        return Apply("T", (make("T", s),))
+    return s
 
 
 def _expand_term(t):
@@ -149,6 +159,18 @@ def _apply(kind, f, inner, negate):
     return make("mul", sign, make("matmul", inner, f))
 
 
+def _terms(e):
+    return e.args if e.op == "add" else (e,)
+
+
+def _scaled_identity(t, plain_too: bool) -> bool:
+    """t is I times a non-numeric scalar (or, with plain_too, any multiple of I)."""
+    coef, scalars, mats = _parts(t)
+    if len(mats) != 1 or mats[0].op != "I":
+        return False
+    return plain_too or bool(scalars)
+
+
 def factor_sum(terms, memo):
     while len(terms) > 1:
         groups: dict = {}
@@ -167,7 +189,11 @@ def factor_sum(terms, memo):
             grouped = _apply(kind, f, inner, negate)
             rest = [t for j, t in enumerate(terms) if j not in idx]
             size = grouped.size + sum(t.size for t in rest) + (1 if rest else 0)
-            if size < current and (best is None or size < best[0]):
+            ok = size < current or (size == current and kind in ("left", "right")
+                                    and not any(_scaled_identity(x, True) for x in _terms(inner)))
+            if kind in ("left", "right") and any(_scaled_identity(x, False) for x in _terms(inner)):
+                ok = False  # (2*A/s - 2*t*I/s**2)@x reads worse than the sum it came from
+            if ok and (best is None or size < best[0]):
                 best = (size, grouped, rest)
         if best is None:
             break
