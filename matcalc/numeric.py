@@ -9,7 +9,9 @@ kinks under abs/relu); a derivative is compared with the central difference
 along a direction V, with Richardson extrapolation (h and h/2), so that the
 truncation error is O(h⁴) and a relative error of 1e-6 is a real failure:
 
-    err = ‖num − sym‖ / max(‖num‖, ‖sym‖, 1e-8)
+    err = ‖num − sym‖ / max(‖num‖, ‖sym‖, 1e-8, noise/1e-6)
+
+where noise = 10·eps/h·max|f|·‖V‖ is the rounding noise of the difference itself.
 
 Every symbolic value is computed by the code the NumPy printer emits.
 """
@@ -185,12 +187,27 @@ def central_difference(f, values: dict, name: str, V, h=H):
     return (4 * d2 - d1) / 3
 
 
-def relative_error(a, b) -> float:
+NOISE = 10 * 2.2e-16 / H   # rounding noise of a central difference, relative to the size of f
+
+
+def relative_error(a, b, noise: float = 0.0) -> float:
+    """‖a − b‖ / max(‖a‖, ‖b‖, 1e-8, noise / RTOL): `noise` is the rounding noise of
+    the central difference (NOISE × max|f|), so that a difference below what float64
+    can resolve at that scale (a huge f with a small derivative) is not judged."""
     import numpy as np
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size == b.size:
         a, b = a.reshape(-1), b.reshape(-1)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-8))
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-8, noise / RTOL))
+
+
+def noise_of(f, values) -> float:
+    import numpy as np
+    try:
+        v = np.asarray(_run_quiet(lambda: f(**values)), dtype=float)
+        return NOISE * float(np.sqrt(v.size) * np.max(np.abs(v))) if v.size else 0.0
+    except Exception:  # noqa: BLE001
+        return 0.0
 
 
 # ---- the checks of each derivative kind --------------------------------------------
@@ -229,13 +246,14 @@ def check_grad(F, X: Sym, G, symbols, rng, sizes=None, trials=3) -> Outcome:
         V = _tangent(X, inst, rng)
         num = _run_quiet(lambda: central_difference(f, inst.values, X.name, V))
         sym = float(np.sum(gv * V))
-        err = relative_error(num, sym)
+        err = relative_error(num, sym, noise_of(f, inst.values) * float(np.linalg.norm(V)))
         if err > worst:
             worst, detail = err, f"<G, V> = {sym!r}, central difference {float(np.reshape(num, -1)[0])!r}"
     return Outcome("grad", worst, detail=detail if worst > RTOL else "")
 
 
 def check_dir(F, X: Sym, V: Sym, D, symbols, rng, sizes=None, trials=3) -> Outcome:
+    import numpy as np
     inst = Instance(F, symbols, rng, sizes)
     f = compile_function(function_source(F, inst.symbols))
     d = compile_function(function_source(D, inst.symbols + [V]))
@@ -244,7 +262,7 @@ def check_dir(F, X: Sym, V: Sym, D, symbols, rng, sizes=None, trials=3) -> Outco
         v = _tangent(X, inst, rng)
         num = _run_quiet(lambda: central_difference(f, inst.values, X.name, v))
         sym = _run_quiet(lambda: d(**_values_with(inst, {V.name: v})))
-        err = relative_error(num, sym)
+        err = relative_error(num, sym, noise_of(f, inst.values) * float(np.linalg.norm(v)))
         if err > worst:
             worst, detail = err, f"symbolic {_show(sym)}, central difference {_show(num)}"
     return Outcome("dir", worst, detail=detail if worst > RTOL else "")
@@ -272,7 +290,7 @@ def check_elem(F, X: Sym, D, symbols, rng, sizes=None, trials=3) -> Outcome:
             V = _tangent(X, inst, rng)
             num = _run_quiet(lambda: central_difference(f, inst.values, X.name, V))
             sym = sum(V[i, j] * part(i, j) for i in range(r) for j in range(c) if V[i, j] != 0)
-            err = relative_error(num, sym)
+            err = relative_error(num, sym, noise_of(f, inst.values) * float(np.linalg.norm(V)))
             if err > worst:
                 worst, detail = err, f"Σ V_ij ∂F/∂X_ij = {_show(sym)}, central difference {_show(num)}"
         return Outcome("elem", worst, detail=detail if worst > RTOL else "")
@@ -287,7 +305,8 @@ def check_elem(F, X: Sym, D, symbols, rng, sizes=None, trials=3) -> Outcome:
             syms_.append(np.reshape(np.broadcast_to(part(i, j), np.shape(nums[-1])) if part(i, j).size == 1
                                     else part(i, j), -1))
     num, sym = np.concatenate(nums), np.concatenate(syms_)
-    worst = relative_error(num, sym) if num.size == sym.size else float("inf")
+    worst = relative_error(num, sym, noise_of(f, inst.values) * np.sqrt(r * c)) \
+        if num.size == sym.size else float("inf")
     if worst > RTOL:
         k = int(np.argmax(np.abs(num - sym))) if num.size == sym.size else 0
         per = max(1, num.size // (r * c))
@@ -318,7 +337,7 @@ def check_jac(F, X: Sym, J, symbols, rng, sizes=None, trials=3) -> Outcome:
             return Outcome("jac", float("inf"), detail=f"the Jacobian is {jv.shape[0]}×{jv.shape[1]}, "
                            f"expected {num.size}×{V.size}")
         sym = jv @ vec(V)
-        err = relative_error(num, sym)
+        err = relative_error(num, sym, noise_of(f, inst.values) * float(np.linalg.norm(V)))
         if err > worst:
             worst, detail = err, f"J vec(V) = {_show(sym)}, central difference {_show(num)}"
     return Outcome("jac", worst, detail=detail if worst > RTOL else "")

@@ -77,12 +77,7 @@ def samples_of(name) -> list[str]:
 
 # (test, case id) -> reason: known bugs in files this suite does not own, kept as
 # strict xfails so that the fix shows up (see also tests/test_regressions.py)
-KNOWN_BUGS = {
-    ("pipeline", "sign-0"): "core._mul_diff: all-zero tangents make an empty sum (IndexError)",
-    ("pipeline", "sign-1"): "core._mul_diff: all-zero tangents make an empty sum (IndexError)",
-    ("pipeline", "step-0"): "core._mul_diff: all-zero tangents make an empty sum (IndexError)",
-    ("pipeline", "step-1"): "core._mul_diff: all-zero tangents make an empty sum (IndexError)",
-}
+KNOWN_BUGS: dict = {}
 
 
 def cases(test=""):

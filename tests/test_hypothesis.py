@@ -1,0 +1,245 @@
+"""Property-based hunt for wrong derivatives.
+
+A generator of random well-shaped expressions (typed trees of up to ~25 nodes over
+every operator with a differential rule that works at symbolic sizes, and symbols
+with declared properties: symmetric S, spd P, diagonal G, plain A, B, vectors x, y,
+a scalar a, a rectangular D) feeds:
+
+  * test_generated_derivative: a derivative of a random kind (grad, dir or elem)
+    with respect to a random symbol, checked numerically (rel err < 1e-6);
+  * test_generated_roundtrip: text -> parse -> text of the expression and of its
+    derivative (declarations pinned), `parse(str(e)) is e`.
+
+Profiles (env MATCALC_HYPOTHESIS_PROFILE): `default` runs 1,000 expressions per
+test (2,000 in all), derandomized so CI is stable; `long` runs 50,000 per test
+with fresh randomness.  Every bug found becomes a named test in
+tests/test_regressions.py.
+"""
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from conftest import declarations
+
+import matcalc
+from matcalc import api
+from matcalc import numeric as N
+from matcalc.errors import CheckError, MatcalcError, UnsupportedError
+
+settings.register_profile("default", max_examples=int(os.environ.get("MATCALC_HYPOTHESIS_EXAMPLES", 1000)), deadline=None, derandomize=True, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                 HealthCheck.data_too_large])
+settings.register_profile("long", max_examples=50_000, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                 HealthCheck.data_too_large])
+PROFILE = os.environ.get("MATCALC_HYPOTHESIS_PROFILE", "default")
+
+DECLS = {"A": "A: n×n", "B": "B: n×n", "S": "S: symmetric n×n", "P": "P: spd n×n", "G": "G: diagonal n×n",
+         "x": "x: n", "y": "y: n", "a": "a: scalar", "D": "D: n×m"}
+BUDGET = 25
+
+UNARY = ["exp", "sin", "cos", "tanh", "sigmoid", "abs", "relu"]
+
+
+class Gen:
+    """Draws typed expression text: kinds M (n×n), V (n×1), S (scalar), R (n×m)."""
+
+    def __init__(self, draw):
+        self.draw = draw
+        self.used = set()
+        self.size = 0
+
+    def sym(self, names):
+        name = self.draw(st.sampled_from(names))
+        self.used.add(name)
+        return name
+
+    def pick(self, options):
+        self.size += 1
+        if self.size >= BUDGET:
+            options = options[:1]   # the leaves come first
+        return self.draw(st.sampled_from(range(len(options))))
+
+    def M(self):
+        k = self.pick(["leaf", "I", "add", "sub", "matmul", "hadamard", "scale", "T", "fn", "inv", "matpow",
+                       "outer", "DDt", "pow2", "diagv", "posfn"])
+        if k == 0:
+            return self.sym(["A", "B", "S", "P", "G"])
+        if k == 1:
+            return f"(({self.M()}) + I)"
+        if k == 2:
+            return f"(({self.M()}) + ({self.M()}))"
+        if k == 3:
+            return f"(({self.M()}) - ({self.M()}))"
+        if k == 4:
+            return f"({self.M()})@({self.M()})"
+        if k == 5:
+            return f"(({self.M()})*({self.M()}))"
+        if k == 6:
+            return f"({self.S()})*({self.M()})"
+        if k == 7:
+            return f"({self.M()}).T"
+        if k == 8:
+            return f"{self.draw(st.sampled_from(UNARY))}(({self.M()}))"
+        if k == 9:
+            return f"inv({self.sym(['P'])} + ({self.M()})@({self.M()}).T)" if self.draw(st.booleans()) \
+                else f"inv({self.sym(['A', 'B', 'P', 'S'])})"
+        if k == 10:
+            return f"matpow(({self.M()}), {self.draw(st.sampled_from([2, 3, -1, -2]))})"
+        if k == 11:
+            return f"({self.V()})@({self.V()}).T"
+        if k == 12:
+            return f"({self.R()})@({self.R()}).T"
+        if k == 13:
+            return f"({self.M()})**2"
+        if k == 14:
+            return f"diag(({self.V()}))"
+        return f"{self.draw(st.sampled_from(['sqrt', 'log']))}(exp(({self.M()})))"
+
+    def V(self):
+        k = self.pick(["leaf", "matvec", "add", "hadamard", "scale", "fn", "diag", "sub"])
+        if k == 0:
+            return self.sym(["x", "y"])
+        if k == 1:
+            return f"({self.M()})@({self.V()})"
+        if k == 2:
+            return f"(({self.V()}) + ({self.V()}))"
+        if k == 3:
+            return f"(({self.V()})*({self.V()}))"
+        if k == 4:
+            return f"({self.S()})*({self.V()})"
+        if k == 5:
+            return f"{self.draw(st.sampled_from(UNARY))}(({self.V()}))"
+        if k == 6:
+            return f"diag(({self.M()}))"
+        return f"(({self.V()}) - ({self.V()}))"
+
+    def R(self):
+        k = self.pick(["leaf", "left", "fn", "add", "hadamard"])
+        if k == 0:
+            return self.sym(["D"])
+        if k == 1:
+            return f"({self.M()})@({self.R()})"
+        if k == 2:
+            return f"{self.draw(st.sampled_from(UNARY))}(({self.R()}))"
+        if k == 3:
+            return f"(({self.R()}) + ({self.R()}))"
+        return f"(({self.R()})*({self.R()}))"
+
+    def S(self):
+        k = self.pick(["leaf", "tr", "sum", "quad", "inner", "logdet", "det", "norm", "norm2", "prod", "add",
+                       "fn", "sqr", "sumR"])
+        if k == 0:
+            return self.sym(["a"])
+        if k == 1:
+            return f"tr(({self.M()}))"
+        if k == 2:
+            return f"sum(({self.M()}))"
+        if k == 3:
+            return f"({self.V()}).T@({self.M()})@({self.V()})"
+        if k == 4:
+            return f"({self.V()}).T@({self.V()})"
+        if k == 5:
+            return f"logdet({self.sym(['P'])} + ({self.M()})@({self.M()}).T)"
+        if k == 6:
+            return f"det({self.sym(['P', 'A'])})"
+        if k == 7:
+            return f"norm(({self.M()}))"
+        if k == 8:
+            return f"norm(({self.V()}))**2"
+        if k == 9:
+            return f"(({self.S()}))*(({self.S()}))"
+        if k == 10:
+            return f"(({self.S()}) + ({self.S()}))"
+        if k == 11:
+            return f"{self.draw(st.sampled_from(['exp', 'sin', 'tanh', 'sigmoid']))}(({self.S()}))"
+        if k == 12:
+            return f"(({self.S()}))**2"
+        return f"sum(({self.R()}))"
+
+
+@st.composite
+def scalar_expressions(draw):
+    g = Gen(draw)
+    text = g.S()
+    decl = ", ".join(DECLS[n] for n in sorted(g.used))
+    return f"{text} where {decl}", sorted(g.used)
+
+
+@st.composite
+def any_expressions(draw):
+    g = Gen(draw)
+    text = draw(st.sampled_from([g.S, g.M, g.V, g.R]))()
+    decl = ", ".join(DECLS[n] for n in sorted(g.used))
+    return f"{text} where {decl}", sorted(g.used)
+
+
+# Known bugs in files this suite does not own (each one a strict xfail in
+# tests/test_regressions.py): while they are open, inputs that hit them are
+# discarded here so that the generator keeps hunting for new ones.  Delete a line
+# when its regression test XPASSes.
+KNOWN_BUGS = [
+    # printers/numpy.py + ops/pointwise.py: sigmoid's NumPy template prints
+    # np.exp(-x - y) for sigmoid(x - y) (test_numpy_sigmoid_of_a_difference)
+    lambda expr, exc: "sigmoid" in expr and isinstance(exc, CheckError),
+    # simplify/factor.py: factor/factor_sum recurse forever on sum(cos(diag(a*B - B)))
+    # (test_factor_terminates_on_diag_of_a_difference)
+    lambda expr, exc: isinstance(exc, RecursionError) or getattr(exc, "kind", "") == "limit",
+]
+
+
+def _known(expr, exc) -> bool:
+    return any(p(expr, exc) for p in KNOWN_BUGS)
+
+
+def _derive(kind, expr, wrt, seed):
+    try:
+        return matcalc.derive(kind, expr, [wrt], check=True, seed=seed)
+    except UnsupportedError:
+        assume(False)
+    except CheckError as exc:
+        # no point inside the domain is not a wrong answer; a mismatch is
+        assume("cannot check" not in exc.message)
+        assume(not _known(expr, exc))
+        raise
+    except (MatcalcError, RecursionError) as exc:
+        assume(not _known(expr, exc))
+        raise
+
+
+@settings(settings.get_profile(PROFILE))
+@given(scalar_expressions(), st.sampled_from(["grad", "dir", "elem"]), st.data())
+def test_generated_derivative(case, kind, data):
+    expr, names = case
+    wrt = data.draw(st.sampled_from(names))
+    for r in _derive(kind, expr, wrt, seed=data.draw(st.integers(0, 2**16))):
+        assert r.check is not None and r.check.passed and r.check.error < N.RTOL, (expr, str(r))
+
+
+@settings(settings.get_profile(PROFILE))
+@given(any_expressions(), st.sampled_from(["dir", "elem"]), st.data())
+def test_generated_roundtrip(case, kind, data):
+    expr, names = case
+    prob = api.problem(expr, command="parse")
+    syms = list(prob.symbols.values())
+    decl = declarations(syms)
+    e = prob.expr
+    back = api.parse(str(e), declare=decl)
+    assert back is e, f"{expr}: printed {e}, parsed back {back}"
+    wrt = data.draw(st.sampled_from(names))
+    try:
+        (r,) = matcalc.derive(kind, expr, [wrt])
+    except UnsupportedError:
+        return
+    except (MatcalcError, RecursionError) as exc:
+        assume(not _known(expr, exc))
+        raise
+    extra = [r.direction] if r.direction is not None else []
+    try:
+        back = api.parse(str(r), declare=declarations(r.problem.symbols.values(), extra))
+    except MatcalcError as exc:
+        raise AssertionError(f"{kind} of {expr}: the text {r} does not parse back: {exc.message}") from None
+    assert back is r.full_expr(), f"{kind} of {expr}: printed {r}, parsed back {back}"
