@@ -182,3 +182,39 @@ def test_cli_subprocess_python_m(tmp_path):
     p = _proc([sys.executable, "-m", "matcalc", "grad", "x.T@A@x", "--wrt", "z", "-f", "json"], tmp_path)
     assert p.returncode == 2
     assert json.loads(p.stdout)["ok"] is False
+
+
+# ---- examples/core.batch ------------------------------------------------------------
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _core_lines():
+    import shlex
+    for number, line in enumerate((EXAMPLES / "core.batch").read_text(encoding="utf-8").splitlines(), 1):
+        args = shlex.split(line, comments=True)
+        if args:
+            yield number, args
+
+
+def test_examples_core_batch_line_by_line():
+    """Each line through the CLI entry point (its own shlex-split argv), stdout in
+    order equals examples/core.expected; the error lines exit 1 or 2 with a message
+    on stderr.  (test_check.test_examples_corpus_exact verifies every derivative of
+    the file numerically and exactly.)"""
+    expected = (EXAMPLES / "core.expected").read_text(encoding="utf-8")
+    out = []
+    for number, args in _core_lines():
+        res = CliRunner().invoke(main, args + ["-f", "text"])
+        assert "Traceback" not in res.output, (number, res.output)
+        if res.exit_code == 0:
+            out.append(res.stdout)
+        else:
+            assert res.exit_code in (1, 2) and res.stderr.startswith("matcalc: error: "), (number, res.output)
+    assert "".join(out) == expected
+
+
+def test_examples_core_batch_whole_file():
+    res = CliRunner().invoke(main, ["batch", str(EXAMPLES / "core.batch"), "-f", "text"])
+    assert res.exit_code == 1   # the file ends with two lines that are errors on purpose
+    assert res.stdout == (EXAMPLES / "core.expected").read_text(encoding="utf-8")
+    assert "line 50" in res.stderr and "line 51" in res.stderr
