@@ -181,13 +181,9 @@ def any_expressions(draw):
 # tests/test_regressions.py): while they are open, inputs that hit them are
 # discarded here so that the generator keeps hunting for new ones.  Delete a line
 # when its regression test XPASSes.
-KNOWN_BUGS = [
-    # printers/numpy.py + ops/pointwise.py: sigmoid's NumPy template prints
-    # np.exp(-x - y) for sigmoid(x - y) (test_numpy_sigmoid_of_a_difference)
-    lambda expr, exc: "sigmoid" in expr and isinstance(exc, CheckError),
-    # simplify/factor.py: factor/factor_sum recurse forever on sum(cos(diag(a*B - B)))
-    # (test_factor_terminates_on_diag_of_a_difference)
-    lambda expr, exc: isinstance(exc, RecursionError) or getattr(exc, "kind", "") == "limit",
+KNOWN_BUGS: list = [
+    # (none open for derivatives: the sigmoid NumPy template and the factor recursion
+    # found by this generator are fixed; their tests stay in test_regressions.py)
 ]
 
 
@@ -239,7 +235,18 @@ def test_generated_roundtrip(case, kind, data):
         raise
     extra = [r.direction] if r.direction is not None else []
     try:
-        back = api.parse(str(r), declare=declarations(r.problem.symbols.values(), extra))
+        back = api.parse(str(r), declare=declarations(
+            [s for s in list(r.problem.symbols.values()) + extra if s.name in r.full_expr().free]))
     except MatcalcError as exc:
+        # ops/structure.py _diag_shape decides matrix -> vector before the ⊙ tie-breaks
+        # settle its argument (test_diag_of_a_pending_product_parses)
+        assume(not ("diag(" in str(r) and exc.kind == "shape"))
         raise AssertionError(f"{kind} of {expr}: the text {r} does not parse back: {exc.message}") from None
-    assert back is r.full_expr(), f"{kind} of {expr}: printed {r}, parsed back {back}"
+    full = r.full_expr()
+    if kind == "elem" and back is not full:
+        # E(i,j) is "sized like the variable": the text does not say which, so where
+        # nothing else fixes its size the parse names fresh sizes; compare as text
+        from matcalc.printers.text import to_text
+        assert to_text(back) == to_text(full), f"{kind} of {expr}: printed {r}, parsed back {back}"
+        return
+    assert back is full, f"{kind} of {expr}: printed {r}, parsed back {back}"
