@@ -84,8 +84,11 @@ def declarations(symbols, extra=()) -> str:
     for s in list(symbols) + list(extra):
         props = " ".join(sorted(s.props))
         r, c = s.shape
-        shape = "scalar" if s.is_scalar else f"({r}, {c})"
-        parts.append(f"{s.name}: {props + ' ' if props else ''}{shape}")
+        simple = all(str(d).isidentifier() or str(d).isdigit() for d in (r, c))
+        shape = "scalar" if s.is_scalar else f"({r}, {c})" if simple else ""
+        if not (props or shape):
+            continue   # a size like 2*n cannot be declared: leave it to inference
+        parts.append(f"{s.name}: {props + ' ' if props else ''}{shape}".strip())
     return ", ".join(parts)
 
 
