@@ -6,7 +6,8 @@ from __future__ import annotations
 import difflib
 import sys
 
-from .errors import CheckError, UsageError
+from .errors import CheckError, InternalError, LimitError, MatcalcError, MathError, ShapeError, UsageError
+from .shapes import ShapeMismatch
 from .infer import Problem, infer
 from .parse import parse as _parse
 from .result import Result
@@ -39,11 +40,25 @@ def targets(prob: Problem, wrt) -> list:
     return out
 
 
-def derive(command: str, expr: str, wrt=None, *, along: str | None = None, declare: str | None = None,
-           check: bool = False, steps: bool = False, seed: int | None = None, sizes: dict | None = None,
-           index: bool = False, full: bool = False) -> list:
+def derive(command: str, expr: str, wrt=None, **options) -> list:
     """All results of one command: one per variable (for `hess` with two
-    variables, the mixed second derivative)."""
+    variables, the mixed second derivative).  Only MatcalcError leaves: a bug met on
+    some input is an InternalError, never a bare Python exception."""
+    try:
+        return _derive(command, expr, wrt, **options)
+    except MatcalcError:
+        raise
+    except ShapeMismatch as exc:
+        raise ShapeError(f"shape mismatch: {exc.message}", source=expr if isinstance(expr, str) else None) from None
+    except RecursionError:
+        raise LimitError("the expression is nested too deeply to differentiate") from None
+    except Exception as exc:
+        raise InternalError(f"{type(exc).__name__}: {exc} (a bug in matcalc: please report this input)") from None
+
+
+def _derive(command: str, expr: str, wrt=None, *, along: str | None = None, declare: str | None = None,
+            check: bool = False, steps: bool = False, seed: int | None = None, sizes: dict | None = None,
+            index: bool = False, full: bool = False) -> list:
     from .calculus import derivatives as D
     if sys.getrecursionlimit() < RECURSION_LIMIT:  # deep expressions are walked recursively
         sys.setrecursionlimit(RECURSION_LIMIT)
@@ -51,6 +66,8 @@ def derive(command: str, expr: str, wrt=None, *, along: str | None = None, decla
         raise UsageError(f"unknown command {command!r}; one of {', '.join(COMMANDS)}")
     prob = problem(expr, declare, scalar=command in ("grad", "hess"), command=command)
     variables = targets(prob, wrt)
+    if not variables:
+        raise MathError("the expression has no symbols, so there is nothing to differentiate")
     if command == "hess" and wrt and len(variables) == 2:
         jobs = [(variables[0], variables[1])]
     else:

@@ -148,3 +148,8 @@ def star_hint(message: str, source: str | None, line: int, column: int | None, l
     if "matrix product" in message or "did you mean @" in message:
         return f"* is the elementwise product (NumPy); the matrix product is @: did you mean {_LONE_STAR.sub('@', pair)}?"
     return "* is the elementwise product (NumPy): both sides need the same shape, or one is a scalar"
+
+
+class MathError(MatcalcError):
+    """The expression is not defined (division by zero) or not differentiable."""
+    kind = "math"

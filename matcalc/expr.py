@@ -26,7 +26,7 @@ _interned: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 
 
 class Expr:
-    __slots__ = ("key", "_shape", "_free", "_size", "_order", "__weakref__")
+    __slots__ = ("key", "_shape", "_free", "_size", "_order", "_transpose", "__weakref__")
     op = None
     args: tuple = ()
     attrs: tuple = ()
@@ -37,7 +37,7 @@ class Expr:
         if node is None:
             node = object.__new__(cls)
             node.key = key
-            node._shape = node._free = node._size = node._order = None
+            node._shape = node._free = node._size = node._order = node._transpose = None
             _interned[full] = node
         return node
 

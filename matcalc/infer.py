@@ -225,6 +225,12 @@ class _Inference:
                 if len(c.terms) == 1 and c.terms[0][1] == 1 and all(is_var(v) for v in c.names()) and c.names():
                     U.unify(c, Dim.of(1))
         U.retry_deferred()
+        if U.deferred:
+            names = self.provisional_names()
+            a, b = U.deferred[0]
+            raise ShapeError(f"cannot work out the sizes: they must satisfy {U.resolve(a).subs(names)} = "
+                             f"{U.resolve(b).subs(names)}; declare the shapes (where X: n×m, …)",
+                             source=self.p.source)
         return self.provisional_names()
 
 
@@ -275,8 +281,12 @@ def infer(parsed: Parsed, *, scalar: bool = False, command: str = "grad") -> Pro
         memo[node] = out
         return out
 
-    expr = build(raw)
-    definitions = {name: build(expand_definitions(parsed, value)) for name, (value, _) in parsed.definitions.items()}
+    try:
+        expr = build(raw)
+        definitions = {name: build(expand_definitions(parsed, value))
+                       for name, (value, _) in parsed.definitions.items()}
+    except ShapeMismatch as exc:  # a constraint inference could not see (sizes of products)
+        raise ShapeError(f"shape mismatch: {exc.message}", source=parsed.source) from None
     return Problem(parsed.source, expr, symbols, definitions)
 
 

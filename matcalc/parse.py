@@ -37,7 +37,7 @@ GRAMMAR = next((p for p in (Path(__file__).with_name("grammar") / "matcalc.lark"
                             Path(__file__).parent.parent / "grammar" / "matcalc.lark") if p.exists()),
                Path(__file__).with_name("grammar") / "matcalc.lark")
 MAX_INPUT = 100_000       # characters of an expression (or a -d clause)
-MAX_DEPTH = 100           # nesting of operators; + and - chains and parentheses are free
+MAX_DEPTH = 500           # nesting of operators; chains (+ -, * / @) and parentheses are free
 MAX_NODES = 20_000        # operators and operands in one input
 MAX_DIGITS = 400          # digits of one numeric literal
 MAX_SIZE = 100_000        # an integer written as a size (eye(n), x: n) or an index

@@ -14,6 +14,7 @@ both by inference (`infer`, with a Unifier) and by `apply` on concrete shapes.
 """
 from __future__ import annotations
 
+import math
 import re
 from itertools import count
 
@@ -209,6 +210,9 @@ class Unifier:
         diff = ra - rb
         if not diff.terms:
             return True
+        g = math.gcd(*(c for _, c in diff.terms))
+        if g > 1:  # 2*k == 2*n is k == n
+            diff = Dim(tuple((m, c // g) for m, c in diff.terms))
         for mono, c in diff.terms:
             if len(mono) == 1 and is_var(mono[0]) and abs(c) == 1:
                 v = mono[0]
@@ -233,7 +237,12 @@ class Unifier:
         pending, self.deferred = self.deferred, []
         for a, b in pending:
             ra, rb = self.resolve(a), self.resolve(b)
-            if len(ra.terms) == len(rb.terms) == 1 and ra.terms[0][1] == rb.terms[0][1] \
+            one = ra if ra.is_one else rb if rb.is_one else None
+            other = rb if one is ra else ra
+            if one is not None and len(other.terms) == 1 and other.terms[0][1] == 1:
+                for x in other.terms[0][0]:  # n*m == 1: sizes are positive, so n == m == 1
+                    ok = self.unify(Dim.of(x), Dim.of(1)) and ok
+            elif len(ra.terms) == len(rb.terms) == 1 and ra.terms[0][1] == rb.terms[0][1] \
                     and len(ra.terms[0][0]) == len(rb.terms[0][0]):
                 for x, y in zip(ra.terms[0][0], rb.terms[0][0]):
                     ok = self.unify(Dim.of(x), Dim.of(y)) and ok

@@ -512,17 +512,11 @@ def test_no_arguments_shows_the_help():
     assert "Usage:" in r.stderr and "matcalc: error" not in r.stderr
 
 
-# ---- bugs found in other modules (strict xfails: they turn red when fixed) -----------------
-@pytest.mark.xfail(strict=True, raises=matcalc.MatcalcError,
-                   reason="parse.py: MAX_DEPTH=100 counts every @ of a product chain as a level "
-                          "(CHAINS = add, sub only); issue 7 needs tr(X@X@…@X) with k up to 200")
+# ---- issue 7's sizes: long product chains and deep compositions parse ---------------------
 def test_issue7_long_product_chain_parses():
     matcalc.grad("tr(" + "@".join(["X"] * 200) + ")", wrt="X")
 
 
-@pytest.mark.xfail(strict=True, raises=matcalc.MatcalcError,
-                   reason="parse.py: MAX_DEPTH=100 rejects nested compositions beyond 50 layers; "
-                          "issue 7 needs k up to 200")
 def test_issue7_deep_composition_parses():
     e = "x"
     for i in range(1, 201):

@@ -11,7 +11,7 @@ for Hadamard factors:
 from __future__ import annotations
 
 from ..errors import UnsupportedError
-from ..expr import Apply, Num, identity, make, ones
+from ..expr import identity, make, ones, zeros
 from ..shapes import Dim
 
 
@@ -27,6 +27,8 @@ def jacobian(L, dX):
     def J(e):
         if e is dX:
             return identity(rows)
+        if name not in e.free:  # a part the differential left constant (d sign(x) = 0)
+            return zeros((e.shape[0] * e.shape[1], rows))
         hit = memo.get(e)
         if hit is not None:
             return hit
@@ -68,6 +70,6 @@ def jacobian(L, dX):
             return make("matmul", ones((Dim.of(1), m * n)), J(e.args[0]))
         if op == "vec":
             return J(e.args[0])
-        raise UnsupportedError(f"the Jacobian through {op} is not supported yet")
+        raise UnsupportedError(f"the Jacobian through {op or e} is not supported yet")
 
     return J(L)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ..errors import MathError
 from ..expr import ONE, Apply, Num, Sym, identity, is_zero, make, ones, zeros
 from ..shapes import SCALAR, ShapeMismatch, is_scalar
 from . import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_POSTFIX, PREC_POW, Op, register, sig)
@@ -83,6 +84,8 @@ def zero_like(shape):
 
 
 def canon_add(args, attrs):
+    if not args:
+        return Num(0)
     live = [split_coefficient(a) for a in args if not is_zero(a)]
     if live and all(r is live[0][1] for _, r in live):
         # Q + Q is 2*Q, not the distributed 2*M@M.T - 2*I: keep shared sums whole
@@ -118,6 +121,8 @@ def _base_exponent(f):
 
 
 def canon_mul(args, attrs):
+    if not args:
+        return ONE
     flat = []
     for a in args:
         flat.extend(a.args if a.op == "mul" else (a,))
@@ -157,9 +162,12 @@ def canon_mul(args, attrs):
     return Apply("mul", factors)
 
 
-def _mul_diff(node, d):
-    return make("add", *(make("mul", *node.args[:k], dk, *node.args[k + 1:])
-                         for k, dk in enumerate(d) if not is_zero(dk)))
+def _product_rule(op):
+    """d(a·b·c) = da·b·c + a·db·c + a·b·dc for the n-ary product `op`."""
+    def diff(node, d):
+        terms = [make(op, *node.args[:k], dk, *node.args[k + 1:]) for k, dk in enumerate(d) if not is_zero(dk)]
+        return make("add", *terms) if terms else zero_like(node.shape)
+    return diff
 
 
 def unbroadcast(C, shape):
@@ -180,7 +188,7 @@ def _scalar_part(a):
     if a.op != "mul":
         return [], a
     mats = [f for f in a.args if not f.is_scalar]
-    if len(mats) == len(a.args):
+    if len(mats) == len(a.args) or not mats:
         return [], a
     return [f for f in a.args if f.is_scalar], mats[0] if len(mats) == 1 else Apply("mul", mats)
 
@@ -279,11 +287,6 @@ def canon_matmul(args, attrs):
     return make("mul", *scalars, mat) if scalars else mat
 
 
-def _matmul_diff(node, d):
-    return make("add", *(make("matmul", *node.args[:k], dk, *node.args[k + 1:])
-                         for k, dk in enumerate(d) if not is_zero(dk)))
-
-
 def _matmul_adjoint(node, k, G):
     before = [make("T", a) for a in reversed(node.args[:k])]
     after = [make("T", a) for a in reversed(node.args[k + 1:])]
@@ -292,7 +295,14 @@ def _matmul_adjoint(node, k, G):
 
 # ---- transpose ---------------------------------------------------------------
 def canon_T(args, attrs):
+    """x.T, memoised on x: pushing a transpose through a shared DAG visits each node once."""
     (x,) = args
+    if x._transpose is None:
+        x._transpose = _transposed(x)
+    return x._transpose
+
+
+def _transposed(x):
     if x.is_scalar:
         return x
     if isinstance(x, Sym):
@@ -334,6 +344,8 @@ def canon_pow(args, attrs):
             root = make("sqrt", x)
             return root if kv == Fraction(1, 2) else make("pow", root, Num(kv * 2))
     if is_zero(x):
+        if isinstance(k, Num) and k.value < 0:
+            raise MathError("division by zero: a zero raised to a negative power")
         return x
     return Apply("pow", (x, k))
 
@@ -390,10 +402,10 @@ def is_diagonal(e) -> bool:
     return False
 
 
-register(Op("mul", _broadcast, diff=_mul_diff, canon=canon_mul, adjoint=_mul_adjoint,
+register(Op("mul", _broadcast, diff=_product_rule("mul"), canon=canon_mul, adjoint=_mul_adjoint,
             transpose=_mul_transpose,
             prec=PREC_MUL, nargs=None, linear_in=(0, 1)))
-register(Op("matmul", _chain, diff=_matmul_diff, canon=canon_matmul, adjoint=_matmul_adjoint,
+register(Op("matmul", _chain, diff=_product_rule("matmul"), canon=canon_matmul, adjoint=_matmul_adjoint,
             transpose=lambda n: make("matmul", *(make("T", a) for a in reversed(n.args))),
             prec=PREC_MUL, nargs=None, linear_in=(0, 1)))
 register(Op("T", sig("(m,n)->(n,m)"), diff=lambda node, d: make("T", d[0]), canon=canon_T,

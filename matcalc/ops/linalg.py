@@ -63,6 +63,8 @@ def canon_sum(args, attrs):
         return pulled
     if x.op == "T":
         return make("sum", x.args[0])
+    if x.op == "mul" and all(a.op == "T" for a in x.args if not a.is_scalar):
+        return make("sum", make("T", x))  # sum(A.T ⊙ B.T) = sum(A ⊙ B)
     if x.op == "mul" and len(x.args) == 2 and all(a.shape[1].is_one for a in x.args):
         return make("matmul", make("T", x.args[0]), x.args[1])  # sum(x ⊙ y) = xᵀy
     if x.op == "ones" and all(d.is_const for d in x.attrs):

@@ -20,7 +20,7 @@ elementwise("sqrt", lambda x: make("mul", Num("1/2"), make("pow", make("sqrt", x
             domain=("positive",), latex=r"\sqrt{{{0}}}", pretty="√({0})")
 elementwise("abs", lambda x: make("sign", x), domain=("nonzero",), latex=r"\left|{0}\right|", pretty="|{0}|")
 elementwise("sigmoid", lambda x: make("mul", make("sigmoid", x), _one_minus(make("sigmoid", x))),
-            numpy="(1 / (1 + np.exp(-{0})))", latex=r"\sigma\left({0}\right)", pretty="σ({0})")
+            numpy="(1 / (1 + np.exp(-({0}))))", latex=r"\sigma\left({0}\right)", pretty="σ({0})")
 elementwise("relu", lambda x: make("step", x), numpy="np.maximum({0}, 0)", domain=("nonzero",),
             latex=r"\operatorname{{relu}}\left({0}\right)")
 elementwise("sign", lambda x: make("mul", Num(0), x), domain=("nonzero",),

@@ -36,8 +36,6 @@ def factor(e, memo=None):
                 out = expanded
             if out.op == "add":
                 out = factor_sum(list(out.args), memo)
-            if out.op == "add":
-                out = transposed_whole(out)
     memo[e] = out
     return out
 
@@ -45,12 +43,28 @@ def factor(e, memo=None):
 MAX_EXPANSION = 32   # terms one product may expand into
 
 
-def transposed_whole(s):
+def regroup_transposes(e, memo=None):
     """x.T - mu.T -> (x - mu).T: a sum of transposed symbols reads better as one
-    transpose (the canonical form pushes transposes to the leaves)."""
-    if all(split_coefficient(t)[1].op == "T" and split_coefficient(t)[1].args[0].op is None for t in s.args):
-        return Apply("T", (make("T", s),))
-    return s
+    transpose (the canonical form pushes transposes to the leaves).  The last,
+    cosmetic pass: its (sum).T nodes are not canonical, so nothing runs after it."""
+    memo = {} if memo is None else memo
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    out = e
+    if e.args:
+        args = tuple(regroup_transposes(a, memo) for a in e.args)
+        if any(a is not b for a, b in zip(args, e.args)):
+            out = make(e.op, *args, attrs=e.attrs)  # lets matpow((A + X).T) become matpow(A + X).T
+        if out.op == "add" and all(_transposed_symbol(t) for t in out.args):
+            out = Apply("T", (make("T", out),))
+    memo[e] = out
+    return out
+
+
+def _transposed_symbol(t) -> bool:
+    rest = split_coefficient(t)[1]
+    return rest.op == "T" and rest.args[0].op is None
 
 
 def _expand_term(t):
@@ -103,7 +117,8 @@ def _candidates(t):
         yield ("right", chain[-1])
     elif len(mats) > 1:
         for h in mats:
-            yield ("hadamard", h)
+            if h.op != "ones":  # the unit of ⊙: removing it changes nothing
+                yield ("hadamard", h)
     if not mats and scalars and len(scalars) == 1 and scalars[0].op == "matmul":
         chain = scalars[0].args
         yield ("left", chain[0])
@@ -172,6 +187,8 @@ def _scaled_identity(t, plain_too: bool) -> bool:
 
 
 def factor_sum(terms, memo):
+    if all(split_coefficient(t)[0] < 0 for t in terms):  # -a - b = -(a + b)
+        return make("mul", Num(-1), factor_sum([make("mul", Num(-1), t) for t in terms], memo))
     while len(terms) > 1:
         groups: dict = {}
         for i, t in enumerate(terms):
@@ -184,7 +201,10 @@ def factor_sum(terms, memo):
         for gain, cand, idx in ranked[:6]:
             kind, f = cand
             negate = all(split_coefficient(terms[i])[0] < 0 for i in idx)
-            inner = make("add", *(_remove(terms[i], kind, f, negate) for i in idx))
+            removed = [_remove(terms[i], kind, f, negate) for i in idx]
+            if any(r is terms[i] for r, i in zip(removed, idx)):
+                continue  # the factor did not come off: no progress
+            inner = make("add", *removed)
             inner = factor(inner, memo) if inner.op == "add" else inner
             grouped = _apply(kind, f, inner, negate)
             rest = [t for j, t in enumerate(terms) if j not in idx]
