@@ -24,6 +24,7 @@ from .printers.numpy import compile_function, function_source
 
 RTOL = 1e-6
 H = 1e-3
+MODERATE = 1e6   # |F| at the instance, preferred (the first half of the tries insist on it)
 COND = 50.0   # "well-conditioned": the condition number of anything inverted stays below this
 
 
@@ -163,7 +164,12 @@ class Instance:
                 import warnings
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    if not _ok(f(**values), None):
+                    value = f(**values)
+                    if not _ok(value, None):
+                        continue
+                    # prefer moderate values: where F is astronomically large (exp of
+                    # exp) the difference quotient's truncation error is too
+                    if attempt < tries // 2 and float(__import__("numpy").max(__import__("numpy").abs(value))) > MODERATE:
                         continue
                     if probe and not all(_ok(p(**values), req) for p, (_, req) in zip(probe, checks)):
                         continue

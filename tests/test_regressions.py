@@ -107,3 +107,11 @@ def test_diag_of_a_pending_product_parses():
     `D@D.T@diag(x*diag(I*(dB@y@x.T)))@G`), reduced by hand."""
     e = matcalc.api.parse("diag(x*diag(I*B))@G where G: n×n, B: n×n, x: n")
     assert e.shape == e.args[-1].shape
+
+
+def test_instances_prefer_moderate_values():
+    """Found by tests/test_hypothesis.py: at an instance where F = tr(D@exp(A@exp(B@D)).T)
+    was ~1e19 the Richardson difference missed 1e-6 (6.5e-6) on a right gradient;
+    numeric.Instance now prefers points with |F| ≤ 1e6."""
+    for seed in range(4):
+        derive_checked("grad", "tr(D@exp(A@exp(B@D)).T) where A: n×n, B: n×n, D: n×m", ["A"], seed=seed)
