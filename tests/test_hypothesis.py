@@ -6,7 +6,10 @@ with declared properties: symmetric S, spd P, diagonal G, plain A, B, vectors x,
 a scalar a, a rectangular D) feeds:
 
   * test_generated_derivative: a derivative of a random kind (grad, dir or elem)
-    with respect to a random symbol, checked numerically (rel err < 1e-6);
+    with respect to a random symbol, checked numerically (rel err < 1e-6; a
+    mismatch just over it, below 1e-4, must pass on two fresh instances instead —
+    extreme random instances such as F ≈ 1e19 limit the difference quotient, a
+    wrong formula fails everywhere);
   * test_generated_roundtrip: text -> parse -> text of the expression and of its
     derivative (declarations pinned), `parse(str(e)) is e`.
 
@@ -191,9 +194,28 @@ def _known(expr, exc) -> bool:
     return any(p(expr, exc) for p in KNOWN_BUGS)
 
 
+def _marginal(exc) -> bool:
+    """A mismatch just over the tolerance (below 1e-4): a wrong formula fails on
+    every instance, the truncation error of an extreme instance on that one."""
+    import re
+    m = re.search(r"relative error ([0-9.e+-]+)", exc.message)
+    return bool(m) and float(m.group(1)) < 1e-4
+
+
 def _derive(kind, expr, wrt, seed):
     try:
         return matcalc.derive(kind, expr, [wrt], check=True, seed=seed)
+    except CheckError as exc:
+        if not _marginal(exc):
+            raise
+        # confirm on two fresh instances: both must pass
+        matcalc.derive(kind, expr, [wrt], check=True, seed=seed + 1)
+        return matcalc.derive(kind, expr, [wrt], check=True, seed=seed + 2)
+
+
+def _derive_filtered(kind, expr, wrt, seed):
+    try:
+        return _derive(kind, expr, wrt, seed)
     except UnsupportedError:
         assume(False)
     except CheckError as exc:
@@ -211,7 +233,7 @@ def _derive(kind, expr, wrt, seed):
 def test_generated_derivative(case, kind, data):
     expr, names = case
     wrt = data.draw(st.sampled_from(names))
-    for r in _derive(kind, expr, wrt, seed=data.draw(st.integers(0, 2**16))):
+    for r in _derive_filtered(kind, expr, wrt, seed=data.draw(st.integers(0, 2**16))):
         assert r.check is not None and r.check.passed and r.check.error < N.RTOL, (expr, str(r))
 
 
