@@ -325,6 +325,10 @@ def _write(stream, text: str | None):
     run quietly here: click would turn EPIPE into exit 1."""
     try:
         if text:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # lone surrogates from undecodable argv bytes: keep output valid UTF-8
+                text = text.encode("utf-8", "replace").decode("utf-8")
             stream.write(text)
         stream.flush()
     except BrokenPipeError:

@@ -300,8 +300,6 @@ def test_cookbook_known_failure(command, expr, wrt):
     assert r.check.passed and r.check.error < RTOL
 
 
-@pytest.mark.xfail(strict=True, reason="a shape conflict under `*` inside a sum escapes as the internal "
-                   "ShapeMismatch (CLI: 'internal error … please report'), not a ShapeError naming the operands")
 def test_cookbook_logistic_scalar_plus_vector_is_a_shape_error():
     # The ±1-label logistic loss written with a scalar 1 (SPEC §1: a scalar plus a matrix
     # is an error); the corpus writes ones(N, 1).

@@ -151,9 +151,7 @@ def check_api(call, *, what=""):
 # failure matching one is counted, not raised, so that the suite keeps guarding
 # everything else until the owner fixes it (then the xfail turns into a failure:
 # drop the row here too).
-KNOWN = [
-    (r"surrogates not allowed", "test_cli_json_lone_surrogate_is_valid_utf8"),
-]
+KNOWN: list = []
 SEEN: dict = {}
 
 

@@ -14,6 +14,7 @@ Canonical forms kept by the constructors here:
 """
 from __future__ import annotations
 
+import weakref
 from fractions import Fraction
 
 from ..errors import MathError
@@ -297,9 +298,11 @@ def _matmul_adjoint(node, k, G):
 def canon_T(args, attrs):
     """x.T, memoised on x: pushing a transpose through a shared DAG visits each node once."""
     (x,) = args
-    if x._transpose is None:
-        x._transpose = _transposed(x)
-    return x._transpose
+    cached = x._transpose() if x._transpose is not None else None
+    if cached is None:
+        cached = _transposed(x)
+        x._transpose = weakref.ref(cached)  # weak: x and x.T must not keep each other alive
+    return cached
 
 
 def _transposed(x):
