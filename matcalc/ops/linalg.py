@@ -90,7 +90,18 @@ def canon_inv(args, attrs):
     if x.op == "matmul" and all(a.shape[0] == a.shape[1] for a in x.args):
         # (A B)⁻¹ = B⁻¹ A⁻¹ when every factor is square  [Cookbook (18)]
         return make("matmul", *(make("inv", a) for a in reversed(x.args)))
+    flipped = _smaller_transpose(x)
+    if flipped is not None:  # inv(B@A.T + P) is inv(A@B.T + P).T for symmetric P: one form
+        return make("T", make("inv", flipped))
     return Apply("inv", (x,))
+
+
+def _smaller_transpose(x):
+    """x.T when it is the canonical representative of {x, x.T} (and differs), else None."""
+    t = make("T", x)
+    if t is x or t.op == "T" or make("T", t) is not x:  # only a clean involution decides
+        return None
+    return t if t.order < x.order else None
 
 
 def _transpose_keeps_outside(node):
@@ -154,6 +165,9 @@ def canon_matpow(args, attrs):
         return make("T", matpow(x.args[0], k))
     if x.op == "I":
         return x
+    flipped = _smaller_transpose(x)
+    if flipped is not None:
+        return make("T", matpow(flipped, k))
     return Apply("matpow", (x,), (k,))
 
 
