@@ -185,6 +185,9 @@ def any_expressions(draw):
 # discarded here so that the generator keeps hunting for new ones.  Delete a line
 # when its regression test XPASSes.
 KNOWN_BUGS: list = [
+    # printers/numpy.py: a definition used before it is assigned in the generated
+    # function (test_numpy_definitions_in_dependency_order)
+    lambda expr, exc: "is not defined" in str(exc),
     # (none open for derivatives: the sigmoid NumPy template and the factor recursion
     # found by this generator are fixed; their tests stay in test_regressions.py)
 ]
