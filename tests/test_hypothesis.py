@@ -7,9 +7,10 @@ a scalar a, a rectangular D) feeds:
 
   * test_generated_derivative: a derivative of a random kind (grad, dir or elem)
     with respect to a random symbol, checked numerically (rel err < 1e-6; a
-    mismatch just over it, below 1e-4, must pass on two fresh instances instead —
-    extreme random instances such as F ≈ 1e19 limit the difference quotient, a
-    wrong formula fails everywhere);
+    mismatch just over it, below 1e-4, must pass on two fresh instances instead,
+    and any other mismatch goes to the exact oracle, which must prove the result
+    right — extreme random instances such as F ≈ 1e64 or saturated sigmoids limit
+    the difference quotient, while a wrong formula is rejected exactly);
   * test_generated_roundtrip: text -> parse -> text of the expression and of its
     derivative (declarations pinned), `parse(str(e)) is e`.
 
@@ -209,11 +210,26 @@ def _derive(kind, expr, wrt, seed):
     try:
         return matcalc.derive(kind, expr, [wrt], check=True, seed=seed)
     except CheckError as exc:
-        if not _marginal(exc):
+        if "cannot check" in exc.message:
             raise
-        # confirm on two fresh instances: both must pass
-        matcalc.derive(kind, expr, [wrt], check=True, seed=seed + 1)
-        return matcalc.derive(kind, expr, [wrt], check=True, seed=seed + 2)
+        if _marginal(exc):   # confirm on two fresh instances: both must pass
+            try:
+                matcalc.derive(kind, expr, [wrt], check=True, seed=seed + 1)
+                return matcalc.derive(kind, expr, [wrt], check=True, seed=seed + 2)
+            except CheckError:
+                pass
+        # the arbiter: the exact oracle (exact rational arithmetic at a random point).
+        # Where it proves the result right, the numeric mismatch was the difference
+        # quotient's limit at an extreme instance (F ~ 1e64, saturated sigmoids)
+        from matcalc.oracle import exact_check
+        results = matcalc.derive(kind, expr, [wrt])
+        for r in results:
+            out = exact_check(r, points=1)
+            if out.error != 0.0:
+                raise AssertionError(f"{kind} of {expr} wrt {wrt}: {r} is wrong: numeric {exc.message}; "
+                                     f"exact: {out.detail}") from None
+            r.check = N.Outcome(kind, 0.0, detail="exact (the numeric check was inconclusive)")
+        return results
 
 
 def _derive_filtered(kind, expr, wrt, seed):
@@ -245,9 +261,9 @@ def test_generated_derivative(case, kind, data):
 def test_generated_roundtrip(case, kind, data):
     expr, names = case
     prob = api.problem(expr, command="parse")
-    syms = list(prob.symbols.values())
-    decl = declarations(syms)
     e = prob.expr
+    syms = [s for s in prob.symbols.values() if s.name in e.free]  # canonical forms may drop some (inv(A)@A)
+    decl = declarations(syms)
     back = api.parse(str(e), declare=decl)
     assert back is e, f"{expr}: printed {e}, parsed back {back}"
     wrt = data.draw(st.sampled_from(names))
