@@ -14,8 +14,9 @@ fresh symbols with the variable's structure), and compares with matcalc's result
   jac    R @ vec(V)           = vec(d/dt F(X + tV))
   hess   <W, R[V]> (or vec(W)ᵀ R vec(V)) = ∂²/∂s∂t F(X + sV + tW)
 
-Every entry of the difference must simplify to 0: the Outcome's error is 0.0
-exactly then; otherwise it is the largest relative difference at a random
+Every entry of the difference must simplify to 0 (at a rational point, where it
+is a constant such as exp(7/5) - …, vanish to 60 digits at 80-digit precision):
+the Outcome's error is 0.0 exactly then; otherwise it is the largest relative difference at a random
 rational point (> 0), with the offending entry in `detail`.  Kinks (abs, relu,
 sign, step) are compared away from the kink: SymPy's DiracDelta terms are dropped.
 An orthogonal variable is not supported (its entries are not free symbols).
@@ -28,6 +29,8 @@ from .expr import Num, Sym, walk
 from .numeric import Outcome
 
 DEFAULT_SIZES = (2, 3)
+PRECISE_DIGITS = 60
+PRECISE_RTOL = 1e-12
 
 
 def _sympy():
@@ -268,6 +271,23 @@ class SympyEvaluator:
         return out
 
 
+def _precise_outcome(kind, ours, want, diffs, dims, digits) -> Outcome:
+    """The largest entry of the difference relative to the largest of SymPy's, in
+    SymPy floats (exp(exp(X)) is far outside float64's range)."""
+    sp = _sympy()
+    try:
+        scale = max([abs(sp.N(w, digits)) for w in want] + [sp.Float(0)])
+        gaps = [abs(sp.N(d, digits)) for d in diffs]
+        k = max(range(len(gaps)), key=lambda i: gaps[i], default=0)
+        error = float(gaps[k] / max(scale, sp.Float("1e-30"))) if gaps else 0.0
+    except (TypeError, ValueError):   # a symbol left over, nan or zoo: not comparable
+        return Outcome(kind, float("inf"), tolerance=PRECISE_RTOL, detail=f"not a number at sizes {dims}")
+    detail = f"{digits}-digit floats at sizes {dims}"
+    if not error <= PRECISE_RTOL:
+        detail += f", entry {k}: matcalc {sp.N(ours[k], 15)} vs SymPy {sp.N(want[k], 15)}"
+    return Outcome(kind, error if error == error else float("inf"), tolerance=PRECISE_RTOL, detail=detail)
+
+
 def _vec(m):
     sp = _sympy()
     return sp.Matrix([m[i, j] for j in range(m.cols) for i in range(m.rows)])
@@ -278,6 +298,8 @@ def _is_zero(d) -> bool:
     d = d.replace(sp.DiracDelta, lambda *a: sp.Integer(0))
     if d == 0:
         return True
+    if not d.free_symbols:   # at a point: exp(7/5) - ... is zero to 60 digits or not at all
+        return _vanishes(d)
     d = sp.expand(d)
     if d == 0:
         return True
@@ -289,6 +311,17 @@ def _is_zero(d) -> bool:
         if d == 0:
             return True
     return False
+
+
+def _vanishes(d, digits: int = 80) -> bool:
+    """A constant is 0 when it is below 10**-60 of its largest term at 80 digits
+    (SymPy's cancel on sums of exp(7/5) terms takes minutes; this takes milliseconds)."""
+    sp = _sympy()
+    scale = max([abs(sp.N(a, digits)) for a in sp.Add.make_args(d)] + [sp.Integer(1)])
+    try:
+        return bool(abs(sp.N(d, digits)) <= sp.Float(10, digits) ** -60 * scale)
+    except TypeError:   # nan or zoo
+        return False
 
 
 def _numeric_gap(diff_entries, value_entries, symbols, seed=0) -> float:
@@ -310,6 +343,18 @@ def _numeric_gap(diff_entries, value_entries, symbols, seed=0) -> float:
     return worst
 
 
+def precise_check(result, sizes=None, seed: int = 0, digits: int = PRECISE_DIGITS) -> Outcome:
+    """Compare a Result with SymPy at a random point in `digits`-digit floating point:
+    the derivative of F is a central difference with step 10**-(digits/3), whose
+    truncation and rounding errors (~10**-(2 digits/3)) are far below the tolerance
+    PRECISE_RTOL.  It needs no symbolic algebra, so it answers in bounded time where
+    exact arithmetic explodes (inv of a matrix of sin(...) entries), and its floats
+    do not overflow (exp(exp(X)) at 1e80 is an ordinary number): the arbiter for
+    instances where the float64 difference quotient is inconclusive."""
+    import random
+    return _guarded(result, sizes, random.Random(seed), digits)
+
+
 def exact_check(result, sizes=None, points: int = 0) -> Outcome:
     """Compare a Result with SymPy exactly (see the module docstring).  With
     `points` > 0 the symbols are replaced by that many random exact rational
@@ -320,14 +365,23 @@ def exact_check(result, sizes=None, points: int = 0) -> Outcome:
         import random
         out = None
         for k in range(points):
-            out = _exact_check(result, sizes, random.Random(k))
+            out = _guarded(result, sizes, random.Random(k))
             if not out.passed:
                 return out
         return out
-    return _exact_check(result, sizes, None)
+    return _guarded(result, sizes, None)
 
 
-def _exact_check(result, sizes, point) -> Outcome:
+def _guarded(result, sizes, point, digits=None) -> Outcome:
+    """_exact_check, with a result of the wrong shape (SymPy's ShapeError) a failure."""
+    from sympy import ShapeError
+    try:
+        return _exact_check(result, sizes, point, digits)
+    except ShapeError as exc:
+        return Outcome(result.command, float("inf"), tolerance=0.0, detail=f"shapes do not fit: {exc}")
+
+
+def _exact_check(result, sizes, point, digits=None) -> Outcome:
     sp = _sympy()
     prob = result.problem
     if prob is None:
@@ -348,6 +402,23 @@ def _exact_check(result, sizes, point) -> Outcome:
     W = symbol_matrix("W", r, c, Y.props - {"orthogonal"} | ({"symmetric"} if "spd" in Y.props else set()),
                       prefix="d", point=point, tangent=True)
 
+    if digits:   # the same rational point, as digits-digit floats
+        env = {k: m.evalf(digits) for k, m in env.items()}
+        V, W = V.evalf(digits), W.evalf(digits)
+        step = sp.Float(10, digits) ** -(digits // 3)
+
+    def along(f, *params):
+        """d/dt f(t) at 0 (or the mixed ∂²/∂t∂u f(t, u)): symbolic, or a central
+        difference in high precision."""
+        if not digits:
+            out = f(*params)
+            for p in params:
+                out = out.diff(p)
+            return out.subs({p: 0 for p in params})
+        if len(params) == 1:
+            return (f(step) - f(-step)) / (2 * step)
+        return (f(step, step) - f(step, -step) - f(-step, step) + f(-step, -step)) / (4 * step ** 2)
+
     def value_of(expr, extra_env=None, extra_sizes=None):
         e2 = dict(env)
         e2.update(extra_env or {})
@@ -358,8 +429,7 @@ def _exact_check(result, sizes, point) -> Outcome:
     F = prob.expr
     R = result.full_expr()
     if kind in ("grad", "dir", "elem", "jac"):
-        moved = value_of(F, {X.name: env[X.name] + t * V})
-        dF = moved.diff(t).subs(t, 0)
+        dF = along(lambda t: value_of(F, {X.name: env[X.name] + t * V}), t)
         if kind == "grad":
             G = value_of(R)
             if G.shape == (1, 1) and V.shape != (1, 1):
@@ -385,13 +455,14 @@ def _exact_check(result, sizes, point) -> Outcome:
         else:
             ours, want = value_of(R) * _vec(V), _vec(dF)
     elif kind == "hess":
-        moved = value_of(F, {Y.name: env[Y.name] + t * V + u * W} if X is Y else
-                         {X.name: env[X.name] + u * W, Y.name: env[Y.name] + t * V})
         if X is not Y:  # the mixed Hessian ∂²f/∂x∂yᵀ: W moves x, V moves y
             rx, cx = (d.evaluate(dims) for d in X.shape)
             W = symbol_matrix("W", rx, cx, X.props - {"orthogonal"}, prefix="d", point=point, tangent=True)
-            moved = value_of(F, {X.name: env[X.name] + u * W, Y.name: env[Y.name] + t * V})
-        want = moved.diff(t).diff(u).subs({t: 0, u: 0})
+            if digits:
+                W = W.evalf(digits)
+            want = along(lambda t, u: value_of(F, {X.name: env[X.name] + u * W, Y.name: env[Y.name] + t * V}), t, u)
+        else:
+            want = along(lambda t, u: value_of(F, {Y.name: env[Y.name] + t * V + u * W}), t, u)
         if result.direction is not None:
             Hv = value_of(R, {result.direction.name: V})
             if Hv.shape == (1, 1) and W.shape != (1, 1):
@@ -405,6 +476,8 @@ def _exact_check(result, sizes, point) -> Outcome:
         return Outcome(kind, float("inf"), tolerance=0.0,
                        detail=f"shapes differ: matcalc {ours.shape}, SymPy {want.shape}")
     diffs = [a - b for a, b in zip(ours, want)]
+    if digits:
+        return _precise_outcome(kind, list(ours), list(want), diffs, dims, digits)
     bad = [k for k, d in enumerate(diffs) if not _is_zero(d)]
     if not bad:
         return Outcome(kind, 0.0, tolerance=0.0, detail=f"exact at sizes {dims}")

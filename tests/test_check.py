@@ -22,7 +22,7 @@ import matcalc
 from matcalc import numeric as N
 from matcalc.cli import main
 from matcalc.expr import make, Num
-from matcalc.oracle import exact_check
+from matcalc.oracle import exact_check, precise_check
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -169,6 +169,27 @@ def test_oracle_rejects_wrong_results(command, expr, wrt):
         r.expr = wrong
         out = exact_check(r)
         assert out.error > 0 and not out.passed, f"{wrong!r} accepted"
+
+
+PRECISE_CASES = ORACLE_CASES + [("hess", "x.T@A@x + sum(exp(A@x))", "x"), ("jac", "A@X@X.T@A.T", "X"),
+                                 ("grad", "sum(exp(exp(diag(det(P)*(sin(exp(D@D.T@x)) + x)))@D)) "
+                                          "where D: n×m, P: spd n×n, x: n", "D")]
+
+
+@pytest.mark.parametrize("command,expr,wrt", PRECISE_CASES, ids=[f"{c}:{e}" for c, e, _ in PRECISE_CASES])
+def test_precise_oracle(command, expr, wrt):
+    """The 60-digit oracle (the arbiter of tests/test_hypothesis.py) confirms right
+    results — the last one is about exp(1e11), far beyond float64 — and rejects
+    each perturbed one by O(1)."""
+    (r,) = matcalc.derive(command, expr, [wrt])
+    out = precise_check(r, seed=1)
+    assert out.passed and out.error < 1e-15, out.detail
+    right = r.expr
+    for wrong in (make("T", right), make("mul", Num(-1), right), make("mul", Num(2), right)):
+        if wrong is not right:
+            r.expr = wrong
+            out = precise_check(r, seed=1)
+            assert out.error > 1e-3 and not out.passed, f"{wrong!r} accepted"
 
 
 def _batch_lines():

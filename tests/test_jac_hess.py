@@ -15,7 +15,7 @@ CASES = [
     ("hess", "x.T@A@x", ["x"], {}, "A + A.T"),
     ("hess", "x.T@A@x where A: symmetric n×n", ["x"], {}, "2*A"),
     ("hess", "tr(X.T@A@X)", ["X"], dict(along="V"), "(A + A.T)@V"),
-    ("hess", "tr(X.T@A@X)", ["X"], dict(full=True), "kron(I, A + A.T)"),
+    ("hess", "tr(X.T@A@X)", ["X"], dict(full=True), "kron(eye(m), A + A.T)"),
     ("hess", "norm(A@x - b)**2 + lam*norm(x)**2", ["x"], {}, "2*(A.T@A + lam*I)"),
     ("hess", "x.T@A@y", ["x", "y"], {}, "A"),
     ("hess", "logdet(X)", ["X"], {}, "-inv(X).T@dX.T@inv(X).T"),

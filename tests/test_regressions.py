@@ -117,8 +117,6 @@ def test_instances_prefer_moderate_values():
         derive_checked("grad", "tr(D@exp(A@exp(B@D)).T) where A: n×n, B: n×n, D: n×m", ["A"], seed=seed)
 
 
-@pytest.mark.xfail(strict=True, reason="printers/numpy.py (or the order of Result.definitions): G = C@D.T@D is "
-                                       "assigned before C, so the numpy function raises NameError")
 def test_numpy_definitions_in_dependency_order():
     """Found by tests/test_hypothesis.py: `grad 'sum(sigmoid((D*exp(B@D))@D.T@D))' --wrt D --check`
     is an internal error (NameError: name 'C' is not defined)."""

@@ -48,9 +48,7 @@ DERIVATIVES = [
     ("grad", "sum(log(1 + exp(X@w))) - y.T@X@w", "w"), ("dir", "inv(X)", "X"),
     ("grad", "norm(W - [[R, -Q], [Q, R]]@P@S.T)**2", "R"), ("grad", "tr(X@A) where X: symmetric n×n", "X"),
     ("hess", "x.T@A@x", "x"),
-    pytest.param("jac", "A@X", "X", marks=pytest.mark.xfail(
-        strict=True, reason="printers/base.py: a lone I inside kron prints as I, so kron(I, A) parses back with "
-                            "a fresh size (eye(m) would keep it)")),
+    ("jac", "A@X", "X"), ("grad", "tr(A + I)*x.T@x", "x"),
 ]
 
 

@@ -24,7 +24,7 @@ CASES = [
     ("grad", "C[0, 1]**2", "C", "2*C[0, 1]*E(0,1)"),
     ("grad", "norm(C[:2, :2])**2 where C: 4×4", "C", "[[2*C[:2, :2], 0], [0, 0]]"),
     # Kronecker products: block slices of the cotangent (numeric left factor)
-    ("grad", "norm(kron(eye(2), X) - B)**2", "X", "2*(C[:n, :m] + C[n:, m:]) where C = kron(I, X) - B"),
+    ("grad", "norm(kron(eye(2), X) - B)**2", "X", "2*(C[:n, :m] + C[n:, m:]) where C = kron(eye(2), X) - B"),
     ("grad", "tr(kron(A, X))", "X", "tr(A)*I"),                       # tr(A ⊗ B) = tr(A) tr(B)  [Cookbook (515)]
     # vec: vec(X).T@vec(Y) is <X, Y>  [Cookbook (521)]
     ("grad", "vec(X).T@vec(A)", "X", "A"),

@@ -341,6 +341,8 @@ def canon_pow(args, attrs):
             return Num(x.value ** int(kv))
         if x.op in ("I", "ones") and kv > 0:
             return x
+        if x.op == "mul" and kv.denominator == 1:  # (2*x)**-1 = x**-1/2, elementwise as for scalars
+            return make("mul", *(make("pow", f, k) for f in x.args))
         if x.op == "pow" and isinstance(x.args[1], Num) and kv.denominator == 1:
             return make("pow", x.args[0], Num(x.args[1].value * kv))
         if kv.denominator == 2 and not isinstance(x, Num):  # x**(k/2) is written with sqrt

@@ -22,9 +22,11 @@ class Printer:
     NEG = "-"
     LPAREN, RPAREN = "(", ")"
     infix_prec: dict = {}    # op -> precedence where this format prints the op infix
+    SIZED_I = "eye({n})"     # the identity where nothing around it gives its size
 
     def __init__(self):
         self.memo: dict = {}
+        self.sized = False   # print constant arrays with their sizes: tr(eye(n))
 
     def __call__(self, e) -> str:
         return self.p(e)
@@ -62,14 +64,24 @@ class Printer:
             out = self.symbol(e)
         elif isinstance(e, Num):
             out = self.number(e.value)
+        elif not self.sized and (e.op == "kron" or e.is_scalar and not e.free and
+                                 any(not a.is_scalar for a in e.args)):
+            out = self._with_sizes(e)   # tr(I), kron(I, A): nothing around says which I
         else:
             method = getattr(self, "_print_" + e.op, None)
             out = method(e) if method else self.template(e)
         self.memo[e] = out
         return out
 
+    def _with_sizes(self, e) -> str:
+        memo, self.memo, self.sized = self.memo, {}, True
+        try:
+            return self.p(e)
+        finally:
+            self.memo, self.sized = memo, False
+
     def template(self, e) -> str:
-        tpl = getattr(REGISTRY[e.op], self.fmt)
+        tpl = self.SIZED_I if self.sized and e.op == "I" and self.SIZED_I else getattr(REGISTRY[e.op], self.fmt)
         if tpl is None:
             raise NotImplementedError(f"no {self.fmt} form for {e.op}")
         args = [self.arg(e, a, tpl) for a in e.args]

@@ -87,6 +87,7 @@ class LatexPrinter(Printer):
     SCALE, HADAMARD, MATMUL = " ", r" \odot ", " "
     LPAREN, RPAREN = r"\left(", r"\right)"
     infix_prec = {"kron": PREC_KRON}
+    SIZED_I = "I_{{{n}}}"
 
     def __init__(self, differentials=frozenset()):
         super().__init__()

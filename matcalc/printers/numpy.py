@@ -42,6 +42,7 @@ def py_name(name: str) -> str:
 
 
 class NumpyPrinter(Printer):
+    SIZED_I = ""   # np.eye(n) always has its size
     fmt = "numpy"
     PLUS, MINUS, NEG = " + ", " - ", "-"
     SCALE, HADAMARD, MATMUL = " * ", " * ", " @ "

@@ -2,9 +2,10 @@
 
 A subexpression is worth a name when it is not trivial (at least MIN_SIZE nodes),
 occurs more than once in the printed tree (itself or its transpose) and naming saves
-SAVING nodes; short linear combinations of symbols (x - mu) are always spelt out.  Larger ones are named first; after each
-naming the occurrences are counted again, so a part that only repeats inside a named
-subexpression is not named twice.  Names are capital letters not already in use.
+SAVING nodes; short linear combinations of symbols (x - mu) are always spelt out.
+The one that saves most is named first (X.T@A@X, used three times, before
+inv(X.T@A@X), used twice); after each naming the occurrences are counted again, so
+a part that only repeats inside a named subexpression is not named twice.  Names are capital letters not already in use.
 """
 from __future__ import annotations
 
@@ -34,17 +35,7 @@ def name_repeats(e, taken: set) -> tuple:
     fresh = (n for n in itertools.chain(NAMES, (f"C{k}" for k in itertools.count(1))) if n not in taken)
     tried: set = set()   # each candidate once: naming must make progress
     while True:
-        count = occurrences(e)
-        best = None
-        for n in walk(e):  # children first: among equal sizes the first occurrence wins
-            if isinstance(n, Sym) or n.op == "T" or n in tried or _combination_of_symbols(n):
-                continue  # a transpose is counted with its argument; x - mu reads best spelt out
-            mirror = _transposed(n)
-            uses = count.get(n, 0) + (count.get(mirror, 0) if mirror is not n else 0)
-            small, large = sorted((n.size, mirror.size))
-            if uses > 1 and small >= MIN_SIZE and (uses - 1) * large >= SAVING \
-                    and (best is None or n.size > best.size):
-                best = n
+        best = _most_saving(e, tried)
         if best is None:
             break
         tried.update((best, _transposed(best)))
@@ -57,7 +48,48 @@ def name_repeats(e, taken: set) -> tuple:
                 e = replace(e, target, by)
                 defs = [(n, replace(d, target, by)) for n, d in defs]
         defs.append((placeholder.name, best))
-    return e, list(reversed(defs))
+    return e, _dependency_order(list(reversed(defs)))
+
+
+def _most_saving(e, tried):
+    """The subexpression whose name saves most nodes, or None.  One that repeats
+    only inside a larger repeated one waits for it (a@b.T inside a@b.T + b@a.T);
+    one that also occurs elsewhere may go first (X.T@A@X in det(X.T@A@X) and in
+    inv(X.T@A@X): naming it names both)."""
+    count = occurrences(e)
+    candidates = []   # (saving, size, node, uses)
+    for n in walk(e):  # children first: among equal savings the first occurrence wins
+        if isinstance(n, Sym) or n.op == "T" or n in tried or _combination_of_symbols(n):
+            continue  # a transpose is counted with its argument; x - mu reads best spelt out
+        mirror = _transposed(n)
+        wraps = mirror.op == "T" and mirror.args[0] is n   # inv(C).T: its uses are inside n's
+        uses = count.get(n, 0) + (count.get(mirror, 0) if mirror is not n and not wraps else 0)
+        small, large = sorted((n.size, mirror.size))
+        if uses > 1 and small >= MIN_SIZE and (uses - 1) * large >= SAVING:
+            candidates.append(((uses - 1) * large, n.size, n, uses))
+
+    def inside_only(n, uses, outer, outer_uses) -> bool:
+        within = occurrences(outer)
+        mirror = _transposed(n)
+        return uses <= outer_uses * (within.get(n, 0) + (within.get(mirror, 0) if mirror is not n else 0))
+
+    free = [c for c in candidates
+            if not any(o[1] > c[1] and inside_only(c[2], c[3], o[2], o[3]) for o in candidates)]
+    return max(free, key=lambda c: (c[0], c[1]), default=(0, 0, None, 0))[2]
+
+
+def _dependency_order(defs):
+    """Definitions so that each uses only names defined before it (otherwise in
+    the order given)."""
+    names = {n for n, _ in defs}
+    needs = {n: d.free & names for n, d in defs}
+    ordered, done = [], set()
+    while len(ordered) < len(defs):
+        for n, d in defs:
+            if n not in done and needs[n] <= done:
+                ordered.append((n, d))
+                done.add(n)
+    return ordered
 
 
 def _combination_of_symbols(n) -> bool:
