@@ -15,6 +15,7 @@ worker machinery are imported where they are used.
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 import click
 
@@ -365,7 +366,8 @@ def render(results, st: State, fmt: str, color: str, value: bool = False) -> str
         return "".join(parts)
     from .printers.rich_out import show_results
     show_results(results, st.env.stdout, st.env.color(color, "stdout"))
-    notes = {getattr(r.index, "note", None) for r in results} - {None}   # elem --index: why not a 4-D tensor
+    # elem --index: why not a 4-D tensor (cast: mypy does not narrow through `- {None}`)
+    notes = cast("set[str]", {getattr(r.index, "note", None) for r in results} - {None})
     return "".join(f"note: {n}\n" for n in sorted(notes)) or None
 
 
@@ -822,7 +824,7 @@ def _run_parallel(stream, jobs: int, settings, st: State, start_bar) -> bool:
     import queue
     import shutil
     import threading
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     CHUNK = 16
     mp_context = None
@@ -852,7 +854,7 @@ def _run_parallel(stream, jobs: int, settings, st: State, start_bar) -> bool:
             lines.put(END)
 
         threading.Thread(target=read, name="matcalc-batch-reader", daemon=True).start()
-        pending = []          # futures, oldest first
+        pending: list[Future] = []          # futures, oldest first
         reading = True
 
         def write(answers):

@@ -74,7 +74,7 @@ class MatcalcError(Exception):
         return f"  {pre}{shown}{post}\n  {' ' * a}{'^' * max(1, b - a)}"
 
     def to_json(self) -> dict:
-        err = {"kind": self.kind, "message": self.message}
+        err: dict = {"kind": self.kind, "message": self.message}
         if self.column is not None:
             err["line"] = self.line
             err["column"] = self.column

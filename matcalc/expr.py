@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import weakref
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 from .shapes import SCALAR, is_scalar
 
@@ -26,10 +27,22 @@ _interned: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 
 
 class Expr:
-    __slots__ = ("key", "_shape", "_free", "_size", "_order", "_transpose", "__weakref__")
+    __slots__ = ("key", "_shape", "_free", "_size", "_order", "_transpose", "_symmetric", "__weakref__")
+    # the slots' types (bare annotations: no class attribute, so no clash with __slots__)
+    key: tuple
+    _shape: Any
+    _free: frozenset | None
+    _size: int | None
+    _order: tuple | None
+    _transpose: Any  # weakref.ref to x.T, or None
+    _symmetric: bool | None
     op = None
     args: tuple = ()
     attrs: tuple = ()
+
+    if TYPE_CHECKING:  # supplied by every subclass (Sym, Num, Apply)
+        def _compute_shape(self) -> Any: ...
+        def _compute_order(self) -> tuple: ...
 
     def __new__(cls, *key):
         full = (cls.__name__,) + key
@@ -37,7 +50,7 @@ class Expr:
         if node is None:
             node = object.__new__(cls)
             node.key = key
-            node._shape = node._free = node._size = node._order = node._transpose = None
+            node._shape = node._free = node._size = node._order = node._transpose = node._symmetric = None
             _interned[full] = node
         return node
 
@@ -247,6 +260,7 @@ def substitute(e: Expr, mapping: dict, memo=None) -> Expr:
         if names and not (e.free & names):
             hit = e
         else:
+            assert isinstance(e, Apply)  # only Apply nodes have args
             hit = make(e.op, *(substitute(a, mapping, memo) for a in e.args), attrs=e.attrs)
         memo[e] = hit
     return hit

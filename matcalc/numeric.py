@@ -18,6 +18,7 @@ Every symbolic value is computed by the code the NumPy printer emits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from .expr import REGISTRY, Num, Sym, walk
 from .printers.numpy import compile_function, function_source
@@ -149,38 +150,45 @@ class Instance:
     """Concrete sizes and values for the symbols of an expression, chosen so that
     every operator is evaluated inside its domain."""
 
-    def __init__(self, e, symbols, rng, sizes=None, tries=60):
+    def __init__(self, e, symbols, rng, sizes=None, tries=60, size_draws=4):
         self.symbols = list(symbols)
-        self.sizes = draw_sizes(self.symbols, rng, sizes)
         checks = _domain_nodes(e)
-        probe = None
-        if checks:
-            probe = [compile_function(function_source(node, self.symbols, raw=True))
-                     for node, _ in checks]
-        styles = ["normal", "positive", "dominant"]
+        probe = [compile_function(function_source(node, self.symbols, raw=True)) for node, _ in checks]
         f = compile_function(function_source(e, self.symbols))
+        # the sizes are redrawn too: X.T@X (m×m) of an n×m X is singular whenever n < m
+        for _ in range(size_draws):
+            self.sizes = draw_sizes(self.symbols, rng, sizes)
+            values = self._inside(f, probe, checks, rng, tries // size_draws)
+            if values is not None:
+                self.values = values
+                return
+        raise ValueError("could not find a point inside the domain of the expression")
+
+    def _inside(self, f, probe, checks, rng, tries):
+        """Values at the current sizes where F is finite (moderate in the first half of
+        the tries: at exp(exp(X)) ~ 1e80 no difference quotient is accurate) and every
+        operator is inside its domain; None if none is found."""
+        import warnings
+
+        import numpy as np
+        styles = ["normal", "positive", "dominant"]
         for attempt in range(tries):
-            style = styles[attempt % 3] if attempt < 6 else styles[int(rng.integers(3))]
-            values = {s.name: draw_array(s, self.sizes, rng, style if attempt < 6 else
+            values = {s.name: draw_array(s, self.sizes, rng, styles[attempt % 3] if attempt < 6 else
                                          styles[int(rng.integers(3))]) for s in self.symbols}
             try:
-                import warnings
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     value = f(**values)
                     if not _ok(value, None):
                         continue
-                    # prefer moderate values: where F is astronomically large (exp of
-                    # exp) the difference quotient's truncation error is too
-                    if attempt < tries // 2 and float(__import__("numpy").max(__import__("numpy").abs(value))) > MODERATE:
+                    if attempt < tries // 2 and float(np.max(np.abs(value))) > MODERATE:
                         continue
-                    if probe and not all(_ok(p(**values), req) for p, (_, req) in zip(probe, checks)):
+                    if not all(_ok(p(**values), req) for p, (_, req) in zip(probe, checks)):
                         continue
-            except Exception:
+            except Exception:  # noqa: BLE001 - outside the domain (a singular solve, …): try again
                 continue
-            self.values = values
-            return
-        raise ValueError("could not find a point inside the domain of the expression")
+            return values
+        return None
 
 
 def central_difference(f, values: dict, name: str, V, h=H, near=None):
@@ -216,7 +224,9 @@ def relative_error(a, b, noise: float = 0.0) -> float:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size == b.size:
         a, b = a.reshape(-1), b.reshape(-1)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-8, noise / RTOL))
+    # cast: mypy joins numpy floating and float to a comparison protocol in max()
+    scale = cast(float, max(np.linalg.norm(a), np.linalg.norm(b), 1e-8, noise / RTOL))
+    return float(np.linalg.norm(a - b) / scale)
 
 
 def noise_of(f, values) -> float:

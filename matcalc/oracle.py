@@ -26,11 +26,12 @@ from __future__ import annotations
 
 from .errors import UnsupportedError
 from .expr import Num, Sym, walk
-from .numeric import Outcome
+from .numeric import Outcome, direction
 
 DEFAULT_SIZES = (2, 3)
 PRECISE_DIGITS = 60
 PRECISE_RTOL = 1e-12
+PRECISE_LIMIT = 1e50    # beyond it the oracle declines (UnsupportedError)
 
 
 def _sympy():
@@ -79,10 +80,11 @@ def symbol_matrix(name: str, r: int, c: int, props=frozenset(), prefix="", point
 class SympyEvaluator:
     """Evaluates matcalc expressions to SymPy matrices (every value 2-D; a scalar is 1×1)."""
 
-    def __init__(self, env: dict, sizes: dict):
+    def __init__(self, env: dict, sizes: dict, limit=None):
         self.env = env          # symbol name -> sympy Matrix
         self.sizes = sizes      # dimension name -> int (i, j included for E(i,j))
         self.memo: dict = {}
+        self.limit = limit      # the largest float a function may be applied to
 
     def dim(self, d) -> int:
         try:
@@ -114,8 +116,11 @@ class SympyEvaluator:
     def scalar(m):
         return m[0, 0]
 
-    @staticmethod
-    def pointwise(f, m):
+    def pointwise(self, f, m):
+        if self.limit is not None:   # sin(1e9565) would need 9,600 digits of pi first
+            for v in m:
+                if v.is_Float and abs(v) > self.limit:
+                    raise UnsupportedError(f"the precise oracle does not evaluate functions at {v:.3e}")
         return m.applyfunc(f)
 
     @staticmethod
@@ -271,6 +276,14 @@ class SympyEvaluator:
         return out
 
 
+def _float_matrix(a, digits):
+    """A NumPy array as a SymPy matrix of its exact binary values, at `digits` digits."""
+    import numpy as np
+    sp = _sympy()
+    a = np.atleast_2d(np.asarray(a, dtype=float))
+    return sp.Matrix(a.shape[0], a.shape[1], lambda i, j: sp.Float(float(a[i, j]), digits))
+
+
 def _precise_outcome(kind, ours, want, diffs, dims, digits) -> Outcome:
     """The largest entry of the difference relative to the largest of SymPy's, in
     SymPy floats (exp(exp(X)) is far outside float64's range)."""
@@ -344,15 +357,33 @@ def _numeric_gap(diff_entries, value_entries, symbols, seed=0) -> float:
 
 
 def precise_check(result, sizes=None, seed: int = 0, digits: int = PRECISE_DIGITS) -> Outcome:
-    """Compare a Result with SymPy at a random point in `digits`-digit floating point:
-    the derivative of F is a central difference with step 10**-(digits/3), whose
-    truncation and rounding errors (~10**-(2 digits/3)) are far below the tolerance
-    PRECISE_RTOL.  It needs no symbolic algebra, so it answers in bounded time where
+    """Compare a Result with SymPy in `digits`-digit floating point, at the point the
+    float64 check uses (numeric.Instance with this seed: inside every operator's
+    domain) along a random direction: the derivative of F is a central difference
+    with step 10**-(digits/3), whose truncation and rounding errors (~10**-(2
+    digits/3)) are far below PRECISE_RTOL; where they are not (F oscillating on a
+    scale of 1e-28), twice and four times the digits (and a step that much smaller)
+    are tried.  It needs no symbolic algebra, so it answers in bounded time where
     exact arithmetic explodes (inv of a matrix of sin(...) entries), and its floats
     do not overflow (exp(exp(X)) at 1e80 is an ordinary number): the arbiter for
-    instances where the float64 difference quotient is inconclusive."""
-    import random
-    return _guarded(result, sizes, random.Random(seed), digits)
+    instances where the float64 difference quotient is inconclusive.  A function
+    applied beyond PRECISE_LIMIT (sin(1e9565)), or no point inside the domain, is
+    an UnsupportedError."""
+    from .numeric import Instance, rng_for
+    prob = result.problem
+    if prob is None:
+        raise UnsupportedError("the result carries no problem to compare with")
+    try:
+        inst = Instance(prob.expr, list(prob.symbols.values()), rng_for(seed), sizes)
+    except ValueError as exc:
+        raise UnsupportedError(f"the precise oracle found no point: {exc}") from None
+    out = None
+    for d in (digits, 2 * digits, 4 * digits):   # a smaller step where F oscillates fast: sin(exp(64))
+        out = _guarded(result, sizes, None, d, (inst, rng_for(seed)))
+        if out.passed:
+            break
+    assert out is not None
+    return out
 
 
 def exact_check(result, sizes=None, points: int = 0) -> Outcome:
@@ -368,20 +399,21 @@ def exact_check(result, sizes=None, points: int = 0) -> Outcome:
             out = _guarded(result, sizes, random.Random(k))
             if not out.passed:
                 return out
+        assert out is not None  # points > 0: the loop ran at least once
         return out
     return _guarded(result, sizes, None)
 
 
-def _guarded(result, sizes, point, digits=None) -> Outcome:
+def _guarded(result, sizes, point, digits=None, instance=None) -> Outcome:
     """_exact_check, with a result of the wrong shape (SymPy's ShapeError) a failure."""
     from sympy import ShapeError
     try:
-        return _exact_check(result, sizes, point, digits)
+        return _exact_check(result, sizes, point, digits, instance)
     except ShapeError as exc:
         return Outcome(result.command, float("inf"), tolerance=0.0, detail=f"shapes do not fit: {exc}")
 
 
-def _exact_check(result, sizes, point, digits=None) -> Outcome:
+def _exact_check(result, sizes, point, digits=None, instance=None) -> Outcome:
     sp = _sympy()
     prob = result.problem
     if prob is None:
@@ -402,9 +434,15 @@ def _exact_check(result, sizes, point, digits=None) -> Outcome:
     W = symbol_matrix("W", r, c, Y.props - {"orthogonal"} | ({"symmetric"} if "spd" in Y.props else set()),
                       prefix="d", point=point, tangent=True)
 
-    if digits:   # the same rational point, as digits-digit floats
+    if instance is not None:   # the float64 check's point and random directions, exactly
+        inst, rng = instance
+        dims = dict(inst.sizes)
+        env = {k: _float_matrix(v, digits) for k, v in inst.values.items()}
+        V, W = (_float_matrix(direction(Y, dims, rng, inst.values.get(Y.name)), digits) for _ in "VW")
+    elif digits:   # the rational point, as digits-digit floats
         env = {k: m.evalf(digits) for k, m in env.items()}
         V, W = V.evalf(digits), W.evalf(digits)
+    if digits:
         step = sp.Float(10, digits) ** -(digits // 3)
 
     def along(f, *params):
@@ -424,7 +462,7 @@ def _exact_check(result, sizes, point, digits=None) -> Outcome:
         e2.update(extra_env or {})
         s2 = dict(dims)
         s2.update(extra_sizes or {})
-        return SympyEvaluator(e2, s2)(expr)
+        return SympyEvaluator(e2, s2, limit=PRECISE_LIMIT if digits else None)(expr)
 
     F = prob.expr
     R = result.full_expr()
@@ -457,9 +495,12 @@ def _exact_check(result, sizes, point, digits=None) -> Outcome:
     elif kind == "hess":
         if X is not Y:  # the mixed Hessian ∂²f/∂x∂yᵀ: W moves x, V moves y
             rx, cx = (d.evaluate(dims) for d in X.shape)
-            W = symbol_matrix("W", rx, cx, X.props - {"orthogonal"}, prefix="d", point=point, tangent=True)
-            if digits:
-                W = W.evalf(digits)
+            if instance is not None:
+                W = _float_matrix(direction(X, dims, instance[1], instance[0].values.get(X.name)), digits)
+            else:
+                W = symbol_matrix("W", rx, cx, X.props - {"orthogonal"}, prefix="d", point=point, tangent=True)
+                if digits:
+                    W = W.evalf(digits)
             want = along(lambda t, u: value_of(F, {X.name: env[X.name] + u * W, Y.name: env[Y.name] + t * V}), t, u)
         else:
             want = along(lambda t, u: value_of(F, {Y.name: env[Y.name] + t * V + u * W}), t, u)

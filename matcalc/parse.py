@@ -25,6 +25,7 @@ from fractions import Fraction
 from itertools import count
 import sys
 from pathlib import Path
+from typing import Collection, NoReturn, cast
 
 from .errors import LimitError, MatcalcError, ParseError, UsageError
 from .expr import Apply, Num, Sym
@@ -118,10 +119,11 @@ def _position(source: str, at: int) -> tuple:
 def _parse_error(source: str, exc) -> ParseError:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
     if isinstance(exc, UnexpectedCharacters):
-        at = exc.pos_in_stream
+        # lark types the class default (None); UnexpectedCharacters.__init__ sets the lexer offset
+        at = cast(int, exc.pos_in_stream)
         char = source[at] if at < len(source) else ""
         msg = f"unexpected character {char!r}"
-        expected = exc.allowed
+        expected: Collection[str] = exc.allowed
     elif isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         at = exc.token.start_pos
         msg, expected = f"unexpected {exc.token.value!r}", exc.expected
@@ -289,7 +291,7 @@ class _Builder:
         self.order: list = []
         self.uses: dict = {}     # name -> occurrences as a symbol (a size or index is not one)
 
-    def fail(self, message, meta_or_pos, length=1, hint=None, cls=ParseError):
+    def fail(self, message, meta_or_pos, length=1, hint=None, cls=ParseError) -> NoReturn:
         start = meta_or_pos if isinstance(meta_or_pos, int) else meta_or_pos.start_pos
         if not isinstance(meta_or_pos, int) and getattr(meta_or_pos, "end_pos", None) is not None:
             length = max(1, meta_or_pos.end_pos - start)

@@ -15,10 +15,20 @@ import pytest
 
 import matcalc
 from matcalc import numeric as N
-from matcalc.expr import Sym
+from matcalc.expr import Sym, make
 from matcalc.printers.numpy import compile_function, function_source
 
 RTOL = 1e-6
+
+
+def canonical(e, memo=None):
+    """e rebuilt by the smart constructors: the form its text parses back to.  A
+    result's last, cosmetic pass writes sums of transposed symbols as one transpose
+    ((x - mu).T, exp((A + B).T)), which the canonical form spells A.T + B.T."""
+    memo = {} if memo is None else memo
+    if e not in memo:
+        memo[e] = make(e.op, *(canonical(a, memo) for a in e.args), attrs=e.attrs) if e.args else e
+    return memo[e]
 
 
 def evaluator(e, symbols, extra=()):

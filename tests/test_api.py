@@ -152,13 +152,20 @@ OWN_TYPED = ("matcalc/__init__.py", "matcalc/result.py", "matcalc/printers/latex
 
 
 def test_api_mypy_clean_on_the_public_surface(tmp_path):
-    """mypy over the whole package (imports followed); the public surface — the
-    package's namespace, Result and the printers of this issue — has no error even
-    with --check-untyped-defs."""
+    """mypy over the whole package (imports followed, pyproject's [tool.mypy]): no
+    error anywhere; and the public surface — the package's namespace, Result and the
+    printers of this issue — has no error even with --check-untyped-defs."""
     pytest.importorskip("mypy", reason="mypy is not installed (pip install '.[test]')")
-    run = subprocess.run([sys.executable, "-m", "mypy", "--check-untyped-defs", "--no-error-summary",
-                          "--cache-dir", str(tmp_path / "mypy_cache"), "matcalc"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=600)
-    errors = [line for line in run.stdout.splitlines() if ": error:" in line]
+
+    def mypy(*flags):
+        run = subprocess.run([sys.executable, "-m", "mypy", *flags, "--no-error-summary",
+                              "--cache-dir", str(tmp_path / "mypy_cache"), "matcalc"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=600)
+        return run, [line for line in run.stdout.splitlines() if ": error:" in line]
+
+    run, errors = mypy()
+    assert not errors, "\n".join(errors)
+    assert run.returncode == 0, run.stdout + run.stderr
+    run, errors = mypy("--check-untyped-defs")
     own = [line for line in errors if line.startswith(OWN_TYPED)]
     assert not own, "\n".join(own)

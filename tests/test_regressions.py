@@ -121,3 +121,17 @@ def test_numpy_definitions_in_dependency_order():
     """Found by tests/test_hypothesis.py: `grad 'sum(sigmoid((D*exp(B@D))@D.T@D))' --wrt D --check`
     is an internal error (NameError: name 'C' is not defined)."""
     derive_checked("grad", "sum(sigmoid((D*exp(B@D))@D.T@D)) where B: n×n, D: n×m", ["D"])
+
+
+@pytest.mark.parametrize("expr,want", [
+    ("x.T@x*tr(A)", "2*x[i, 0]*tr(A)"),
+    ("x.T@A@x + b.T@x", "((A + A.T)@x + b)[i, 0]"),
+    ("sum(exp(x)) + x.T@x", "(2*x + exp(x))[i, 0]"),
+])
+def test_elem_of_a_vector_variable_is_an_entry(expr, want):
+    """∂f/∂x_i for a vector x is the i-th entry of the gradient, written as one: the
+    unit row E(0,i) against a vector is the entry (ops/core.py _scalar_product), the
+    same slice of several terms is the slice of their sum (simplify/factor.py)."""
+    (r,) = derive_checked("elem", expr, ["x"])
+    assert str(r) == want
+    assert "[i, 0]" not in r.latex() and "_{i}" in r.latex()   # x_{i}, ((A + A^T) x + b)_{i}

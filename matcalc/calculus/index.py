@@ -73,9 +73,17 @@ def _subst(x, old, new):
 def _has_E(e, memo):
     hit = memo.get(e)
     if hit is None:
-        hit = any(n.op == "E" for n in walk(e))
+        hit = any(n.op == "E" or _selected_entry(n) for n in walk(e))
         memo[e] = hit
     return hit
+
+
+def _selected_entry(n) -> bool:
+    """x[i, 0]: the canonical form of E(0,i)@x (ops/core.py _select_entries)."""
+    return n.op == "slice" and any(d.names() & INDEX_NAMES for d in n.attrs)
+
+
+INDEX_NAMES = frozenset("ij")
 
 
 class _Builder:
@@ -98,6 +106,8 @@ class _Builder:
         if op == "E":
             i, j = _idx(e.attrs[0]), _idx(e.attrs[1])
             return [Term(Fraction(1), [Delta(a, i), Delta(b, j)])]
+        if _selected_entry(e):   # x[i, 0] = E(0,i)@x: one entry, 1×1
+            return [Term(Fraction(1), [Entry(e.args[0], _idx(e.attrs[0]), _idx(e.attrs[2]))])]
         if op == "add":
             return [t for x in e.args if _has_E(x, self.memo) for t in self.entry(x, a, b)]
         if op == "T":
@@ -105,7 +115,8 @@ class _Builder:
         if op == "mul":
             k = next(n for n, x in enumerate(e.args) if _has_E(x, self.memo))
             inner = e.args[k]
-            coef, extra = Fraction(1), []
+            coef = Fraction(1)
+            extra: list[Scalar | Entry] = []
             for x in e.args[:k] + e.args[k + 1:]:
                 if isinstance(x, Num):
                     coef *= x.value

@@ -20,7 +20,7 @@ the line in text, pretty or LaTeX; a Step is also a dict {format: line}, so that
 """
 from __future__ import annotations
 
-from ..expr import ONE, Apply, Sym, make, substitute, walk
+from ..expr import ONE, Apply, Expr, Sym, make, substitute, walk
 from ..shapes import SCALAR
 from .differential import differential
 
@@ -215,7 +215,7 @@ def derivation(prob, X: Sym, r) -> list:
     dsym = {X: dX}
     diffs = frozenset({dX.name})
     steps = []
-    full = {}   # named symbol -> body with every name expanded (for `of`)
+    full: dict[Sym, Expr] = {}   # named symbol -> body with every name expanded (for `of`)
     for sym, body in defs:
         full[sym] = substitute(body, {s: full[s] for s in full}) if full else body
         steps.append(Step("define", sym, body))

@@ -19,7 +19,7 @@ from fractions import Fraction
 
 from ..errors import MathError
 from ..expr import ONE, Apply, Num, Sym, identity, is_zero, make, ones, zeros
-from ..shapes import SCALAR, ShapeMismatch, is_scalar
+from ..shapes import SCALAR, Dim, ShapeMismatch, is_scalar
 from . import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_POSTFIX, PREC_POW, Op, register, sig)
 
 SYMMETRIC_PROPS = frozenset({"symmetric", "spd", "diagonal"})
@@ -200,9 +200,23 @@ def _orientation(run):
     return min((tuple(run), flipped), key=lambda c: tuple(a.order for a in c))
 
 
+def _scalar_product(run):
+    """The 1×1 product of a run of factors.  A run that starts with a unit row or
+    ends with a unit column picks one entry: E(0,i)@A@x = (A@x)[i, 0] and
+    y.T@A@E(j,0) = (A.T@y)[j, 0] (∂(x.T@x)/∂x_i reads 2*x[i, 0]); any other run is
+    the smaller of itself and its transpose, so xᵀv and vᵀx agree."""
+    if run[0].op == "E" and run[0].shape[0].is_one:
+        i, rest = run[0].attrs[1], make("matmul", *run[1:])
+    elif run[-1].op == "E" and run[-1].shape[1].is_one:
+        i, rest = run[-1].attrs[0], make("T", make("matmul", *run[:-1]))
+    else:
+        return Apply("matmul", _orientation(run))
+    return make("slice", rest, attrs=(i, i + 1, Dim.of(0), Dim.of(1)))
+
+
 def _pull_scalar_runs(chain, scalars):
     """v@x.T@x = (x.T@x)*v: a run of factors whose product is 1×1 is a scalar; it is
-    pulled out (as the smaller of itself and its transpose, so xᵀv and vᵀx agree)."""
+    pulled out (_scalar_product)."""
     if len(chain) < 3:
         return chain
     out, k = [], 0
@@ -214,7 +228,7 @@ def _pull_scalar_runs(chain, scalars):
                     run_end = j
                     break
         if run_end is not None and (k > 0 or run_end < len(chain) - 1):
-            scalars.append(Apply("matmul", _orientation(chain[k:run_end + 1])))
+            scalars.append(_scalar_product(chain[k:run_end + 1]))
             k = run_end + 1
         else:
             out.append(chain[k])
@@ -279,8 +293,8 @@ def canon_matmul(args, attrs):
         mat = None if is_scalar(shape) else identity(shape[0])
     elif len(chain) == 1:
         mat = chain[0]
-    elif is_scalar(shape):  # a 1×1 product equals its transpose: xᵀv and vᵀx are one node
-        mat = Apply("matmul", _orientation(chain))
+    elif is_scalar(shape):
+        mat = _scalar_product(chain)
     else:
         mat = Apply("matmul", chain)
     if mat is None:
@@ -298,11 +312,36 @@ def _matmul_adjoint(node, k, G):
 def canon_T(args, attrs):
     """x.T, memoised on x: pushing a transpose through a shared DAG visits each node once."""
     (x,) = args
+    if x._symmetric:
+        return x
     cached = x._transpose() if x._transpose is not None else None
     if cached is None:
         cached = _transposed(x)
-        x._transpose = weakref.ref(cached)  # weak: x and x.T must not keep each other alive
+        x._transpose = weakref.ref(cached)  # weak: x.T's key holds x, so x must not hold x.T
+        x._symmetric = cached is x
+        if len(_RECENT) >= MAX_RECENT:
+            _RECENT.clear()
+        _RECENT[x] = cached
     return cached
+
+
+# The transposes of the current derivation, held strongly: nested inverses ask for
+# the same ones again and again, and the weak cache alone would let them die in
+# between.  api.derive empties it after each derivation (batch memory stays flat).
+_RECENT: dict = {}
+MAX_RECENT = 100_000
+
+
+def forget_transposes() -> None:
+    _RECENT.clear()
+
+
+def is_symmetric(x) -> bool:
+    """x.T is x.  Remembered as a plain flag, which outlives the weak transpose cache:
+    canonical inv(Y) asks it of Y each time it is built (nested inverses)."""
+    if x._symmetric is None:
+        make("T", x)
+    return bool(x._symmetric)
 
 
 def _transposed(x):

@@ -174,7 +174,7 @@ class Printer:
             text += (self.SCALE if ps or cs else self.HADAMARD) + cur
         denominators = ([Num(coef.denominator)] if coef.denominator != 1 else []) + den
         if denominators:
-            text = self.divide(text, denominators, len(parts) > 1 or (parts and not parts[0][1]))
+            text = self.divide(text, denominators, len(parts) > 1 or (bool(parts) and not parts[0][1]))
         return sign + text
 
     def divide(self, numerator: str, denominators, compound: bool) -> str:

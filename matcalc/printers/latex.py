@@ -147,8 +147,12 @@ class LatexPrinter(Printer):
     def _print_slice(self, e) -> str:
         r0, r1, c0, c1 = e.attrs
         rows, cols = e.args[0].shape
-        return self.paren(e.args[0], PREC_ATOM) + \
-            rf"_{{{self.range(r0, r1)},\, {self.range(c0, c1)}}}"
+        base = self.paren(e.args[0], PREC_ATOM)
+        if cols == 1:   # an entry of a column vector: x_{i}
+            return base + f"_{{{self.range(r0, r1)}}}"
+        if rows == 1:
+            return base + f"_{{{self.range(c0, c1)}}}"
+        return base + rf"_{{{self.range(r0, r1)},\, {self.range(c0, c1)}}}"
 
     def range(self, lo, hi) -> str:
         """A 0-based half-open range [lo, hi) in 1-based inclusive notation."""

@@ -18,12 +18,15 @@ SAVING = 6     # nodes a name must save: (occurrences - 1) × size
 NAMES = "CDFGHJKLNOPRSTUVWYZ"
 
 
-def occurrences(e) -> dict:
-    """How often each node occurs in the tree that e prints as (DAG edges counted)."""
+def occurrences(e, stop=()) -> dict:
+    """How often each node occurs in the tree that e prints as (DAG edges counted),
+    not counting the occurrences inside the nodes of `stop`."""
     order = walk(e)
     count = {e: 1}
     for node in reversed(order):  # parents first
         c = count.get(node, 0)
+        if node in stop:
+            continue
         for a in node.args:
             count[a] = count.get(a, 0) + c
     return count
@@ -31,7 +34,7 @@ def occurrences(e) -> dict:
 
 def name_repeats(e, taken: set) -> tuple:
     """(expression with names, [(name, definition)]) — definitions in dependency order."""
-    defs = []
+    defs: list[tuple] = []   # (name, definition)
     fresh = (n for n in itertools.chain(NAMES, (f"C{k}" for k in itertools.count(1))) if n not in taken)
     tried: set = set()   # each candidate once: naming must make progress
     while True:
@@ -52,13 +55,13 @@ def name_repeats(e, taken: set) -> tuple:
 
 
 def _most_saving(e, tried):
-    """The subexpression whose name saves most nodes, or None.  One that repeats
-    only inside a larger repeated one waits for it (a@b.T inside a@b.T + b@a.T);
-    one that also occurs elsewhere may go first (X.T@A@X in det(X.T@A@X) and in
+    """The subexpression whose name saves most nodes, or None.  One that occurs only
+    inside other candidates waits for them (a@b.T inside a@b.T + b@a.T); one that
+    also occurs elsewhere may go first (X.T@A@X in det(X.T@A@X) and in
     inv(X.T@A@X): naming it names both)."""
     count = occurrences(e)
-    candidates = []   # (saving, size, node, uses)
-    for n in walk(e):  # children first: among equal savings the first occurrence wins
+    candidates = {}   # node -> (saving, size)
+    for n in walk(e):
         if isinstance(n, Sym) or n.op == "T" or n in tried or _combination_of_symbols(n):
             continue  # a transpose is counted with its argument; x - mu reads best spelt out
         mirror = _transposed(n)
@@ -66,16 +69,16 @@ def _most_saving(e, tried):
         uses = count.get(n, 0) + (count.get(mirror, 0) if mirror is not n and not wraps else 0)
         small, large = sorted((n.size, mirror.size))
         if uses > 1 and small >= MIN_SIZE and (uses - 1) * large >= SAVING:
-            candidates.append(((uses - 1) * large, n.size, n, uses))
-
-    def inside_only(n, uses, outer, outer_uses) -> bool:
-        within = occurrences(outer)
-        mirror = _transposed(n)
-        return uses <= outer_uses * (within.get(n, 0) + (within.get(mirror, 0) if mirror is not n else 0))
-
-    free = [c for c in candidates
-            if not any(o[1] > c[1] and inside_only(c[2], c[3], o[2], o[3]) for o in candidates)]
-    return max(free, key=lambda c: (c[0], c[1]), default=(0, 0, None, 0))[2]
+            candidates[n] = ((uses - 1) * large, n.size)
+    if not candidates:
+        return None
+    outside = occurrences(e, stop=candidates)   # uses not inside another candidate
+    best, key = None, None
+    for n in walk(e):  # children first: among equal savings the first occurrence wins
+        if n in candidates and (outside.get(n, 0) or outside.get(_transposed(n), 0)) \
+                and (key is None or candidates[n] > key):
+            best, key = n, candidates[n]
+    return best
 
 
 def _dependency_order(defs):

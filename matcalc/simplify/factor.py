@@ -3,6 +3,7 @@ smaller (node count):
 
     A@Y@X.T@A.T + A@X@Y.T@A.T  ->  A@(Y@X.T + X@Y.T)@A.T      (left A, right A.T)
     A@x + A.T@x                ->  (A + A.T)@x                (right x)
+    (A@x)[i, 0] + (B@x)[i, 0]  ->  ((A + B)@x)[i, 0]          (the same slice)
     -2*X - 2*Y                 ->  -2*(X + Y)                 (coefficient)
     s*X + s*Y                  ->  s*(X + Y)                  (scalar factor)
     kron(I, A) + kron(I, A.T)  ->  kron(I, A + A.T)           (Kronecker factor)
@@ -31,6 +32,8 @@ def factor(e, memo=None):
         if any(a is not b for a, b in zip(args, e.args)):
             out = make(e.op, *args, attrs=e.attrs)
         if out.op == "add":
+            out = merge_slices(out)
+        if out.op == "add":
             expanded = expand_sum(out)
             if expanded.size < out.size:  # cancellation hidden inside products
                 out = expanded
@@ -41,6 +44,27 @@ def factor(e, memo=None):
 
 
 MAX_EXPANSION = 32   # terms one product may expand into
+
+
+def merge_slices(s):
+    """(A@x)[i, 0] + 2*(B@x)[i, 0] -> (A@x + 2*B@x)[i, 0]: the same slice of several
+    arrays is the slice of their sum (then factored: ((A + 2*B)@x)[i, 0])."""
+    groups: dict = {}
+    for t in s.args:
+        coef, rest = split_coefficient(t)
+        key = (rest.attrs, rest.args[0].shape) if rest.op == "slice" else t
+        groups.setdefault(key, []).append((coef, rest))
+    if len(groups) == len(s.args):
+        return s
+    terms = []
+    for key, members in groups.items():
+        if len(members) == 1:
+            coef, rest = members[0]
+            terms.append(make("mul", Num(coef), rest))
+            continue
+        inner = make("add", *(make("mul", Num(c), r.args[0]) for c, r in members))
+        terms.append(make("slice", factor(inner) if inner.op == "add" else inner, attrs=members[0][1].attrs))
+    return make("add", *terms)
 
 
 def regroup_transposes(e, memo=None):
