@@ -218,3 +218,27 @@ def test_examples_core_batch_whole_file():
     assert res.exit_code == 1   # the file ends with two lines that are errors on purpose
     assert res.stdout == (EXAMPLES / "core.expected").read_text(encoding="utf-8")
     assert "line 50" in res.stderr and "line 51" in res.stderr
+
+
+# ---- --steps and --index through the CLI --------------------------------------------
+def test_cli_steps_text_and_json():
+    r = run("grad", "tr(A@X)", "--wrt", "X", "--steps", "-f", "text")
+    assert r.exit_code == 0
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("df = tr(A@dX)") and lines[-1] == "A.T"
+    assert any("cyclic trace" in ln for ln in lines)
+    obj = json.loads(run("grad", "tr(A@X)", "--wrt", "X", "--steps", "-f", "json").stdout)
+    assert obj["result"] == "A.T" and obj["steps"][-1].startswith("∇f = A.T")
+    r = run("hess", "x.T@A@x", "--wrt", "x", "--steps", "-f", "text")
+    assert r.stdout.strip().splitlines()[-2].startswith("H = A + A.T")
+    r = run("jac", "A@X@B", "--wrt", "X", "--steps", "-f", "text")
+    assert "J = kron(B.T, A)" in r.stdout
+
+
+def test_cli_index_text_json_pretty():
+    want = "δ(k,i)*M[l,j] + M[k,j]*δ(l,i)"
+    assert run("elem", "M@M.T", "--wrt", "M", "--index", "-f", "text").stdout.strip() == want
+    obj = json.loads(run("elem", "M@M.T", "--wrt", "M", "--index", "-f", "json").stdout)
+    assert obj["index"] == want and obj["latex"] == r"\delta_{ki} M_{lj} + M_{kj} \delta_{li}"
+    pretty = run("elem", "M@M.T", "--wrt", "M", "--index", "-f", "pretty").stdout
+    assert "δₖᵢ Mₗⱼ + Mₖⱼ δₗᵢ" in pretty and "4-D tensor" in pretty

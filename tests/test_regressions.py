@@ -135,3 +135,16 @@ def test_elem_of_a_vector_variable_is_an_entry(expr, want):
     (r,) = derive_checked("elem", expr, ["x"])
     assert str(r) == want
     assert "[i, 0]" not in r.latex() and "_{i}" in r.latex()   # x_{i}, ((A + A^T) x + b)_{i}
+
+
+@pytest.mark.parametrize("expr,wrt,want", [
+    ("sum(log(ones(n, 1) + exp(X@w))) - y.T@X@w", "w", "X.T@(sigmoid(X@w) - y)"),
+    ("sum(log(ones(n, 1) + exp(-X@w)))", "w", "-X.T@sigmoid(-X@w)"),
+    ("1/(1 + exp(-a))", "a", "(1 - sigmoid(a))*sigmoid(a)"),
+    ("sum(exp(X)/(ones(n, m) + exp(X)))", "X", "(ones(n, m) - sigmoid(X))*sigmoid(X)"),
+])
+def test_logistic_forms_are_recognised(expr, wrt, want):
+    """1/(1 + exp(v)) is sigmoid(-v) and exp(v)⊙sigmoid(-v) is sigmoid(v) (ops/core.py):
+    the logistic-regression gradient reads X.T@(sigmoid(X@w) - y), as people write it."""
+    (r,) = derive_checked("grad", expr, [wrt])
+    assert str(r) == want

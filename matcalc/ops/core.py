@@ -140,6 +140,7 @@ def canon_mul(args, attrs):
         powers[base] = powers.get(base, 0) + k
     if coef == 0:
         return zero_like(shape)
+    _logistic(powers)
     scalars, mats = [], []
     for base, k in powers.items():
         if k == 0:
@@ -161,6 +162,29 @@ def canon_mul(args, attrs):
     if len(factors) == 1:
         return factors[0]
     return Apply("mul", factors)
+
+
+def _logistic(powers):
+    """exp(v) ⊙ sigmoid(-v) = sigmoid(v), in place on {base: exponent}: with
+    1/(1 + exp(v)) = sigmoid(-v) (canon_pow), exp(X@w)/(1 + exp(X@w)) is sigmoid(X@w)."""
+    for base in [b for b in powers if b.op == "exp"]:
+        other = make("sigmoid", make("mul", Num(-1), base.args[0]))
+        k, m = powers.get(base, 0), powers.get(other, 0)
+        j = min(k, m)
+        if j > 0 and j.denominator == 1:
+            powers[base], powers[other] = k - j, m - j
+            target = make("sigmoid", base.args[0])
+            powers[target] = powers.get(target, 0) + j
+
+
+def _one_plus_exp(x):
+    """v when x is 1 + exp(v) (1 or ones(…) as the unit), else None."""
+    if x.op != "add" or len(x.args) != 2:
+        return None
+    unit, other = sorted(x.args, key=lambda a: a.op != "ones" and not (isinstance(a, Num) and a.value == 1))
+    if (unit.op == "ones" or isinstance(unit, Num) and unit.value == 1) and other.op == "exp":
+        return other.args[0]
+    return None
 
 
 def _product_rule(op):
@@ -380,6 +404,9 @@ def canon_pow(args, attrs):
             return Num(x.value ** int(kv))
         if x.op in ("I", "ones") and kv > 0:
             return x
+        v = _one_plus_exp(x) if kv < 0 and kv.denominator == 1 else None
+        if v is not None:  # 1/(1 + exp(v)) = sigmoid(-v)
+            return make("pow", make("sigmoid", make("mul", Num(-1), v)), Num(-kv))
         if x.op == "mul" and kv.denominator == 1:  # (2*x)**-1 = x**-1/2, elementwise as for scalars
             return make("mul", *(make("pow", f, k) for f in x.args))
         if x.op == "pow" and isinstance(x.args[1], Num) and kv.denominator == 1:
