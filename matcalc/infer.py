@@ -194,7 +194,7 @@ class _Inference:
         mine = [self.U.resolve(d) for d in self.sym_shape[name]]
         if not self.free_shape(self.sym_shape[name]) or mine[0] == mine[1]:
             return False
-        others = set()
+        others: set = set()
         for other, s in self.sym_shape.items():
             if other != name:
                 for d in s:

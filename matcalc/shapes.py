@@ -21,22 +21,27 @@ from itertools import count
 Mono = tuple  # sorted tuple of names; () is the constant monomial
 
 
+_OF: dict = {}
+
+
 class Dim:
-    __slots__ = ("terms", "_hash")
+    __slots__ = ("terms", "_hash", "_names")
 
     def __init__(self, terms=()):
         if isinstance(terms, dict):
             terms = tuple(sorted((m, c) for m, c in terms.items() if c))
         self.terms = terms
         self._hash = hash(terms)
+        self._names = None
 
     @staticmethod
     def of(x) -> "Dim":
         if isinstance(x, Dim):
             return x
-        if isinstance(x, int):
-            return Dim({(): x})
-        return Dim({(x,): 1})
+        hit = _OF.get(x)
+        if hit is None:   # Dims are immutable: one per int or name
+            hit = _OF[x] = Dim({(): x}) if isinstance(x, int) else Dim({(x,): 1})
+        return hit
 
     # arithmetic --------------------------------------------------------
     def __add__(self, other):
@@ -85,8 +90,16 @@ class Dim:
     def value(self) -> int:
         return sum(c for m, c in self.terms if not m)
 
-    def names(self) -> set:
-        return {v for m, _ in self.terms for v in m}
+    def names(self) -> frozenset:
+        if self._names is None:
+            self._names = frozenset(v for m, _ in self.terms for v in m)
+        return self._names
+
+    @property
+    def name(self):
+        """The name when the Dim is exactly one name (n), else None."""
+        t = self.terms
+        return t[0][0][0] if len(t) == 1 and t[0][1] == 1 and len(t[0][0]) == 1 else None
 
     @property
     def is_one(self) -> bool:
@@ -94,6 +107,11 @@ class Dim:
 
     def subs(self, mapping) -> "Dim":
         """Replace names by Dims (or ints)."""
+        if not any(v in mapping for m, _ in self.terms for v in m):
+            return self
+        name = self.name
+        if name is not None:
+            return Dim.of(mapping[name])
         out = Dim()
         for m, c in self.terms:
             t = Dim.of(c)
@@ -184,6 +202,9 @@ class Unifier:
 
     def resolve(self, d: Dim) -> Dim:
         d = Dim.of(d)
+        name = d.name
+        if name is not None:   # the common case: one name, bound or not
+            return self._resolve_var(name) if name in self.subst else d
         bound = [v for v in d.names() if v in self.subst]
         if not bound:
             return d

@@ -113,21 +113,35 @@ def check_cli(args, stdin=None, *, what=""):
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         f"{context}: {type(result.exception).__name__}: {result.exception}"
     assert TRACEBACK not in out and TRACEBACK not in err, context
-    assert "internal error" not in err and '"internal"' not in out, f"{context}: {err or out}"
+    # an internal error is the message line (not an echo of the input, which may say anything)
+    assert not any(ln.startswith("matcalc") and ("internal error:" in ln or "please report this input" in ln)
+                   for ln in err.splitlines()), \
+        f"{context}: {err}"
     assert result.exit_code in (0, 1, 2), f"{context}: exit {result.exit_code}"
     assert w.elapsed < SECONDS, f"{context}: {w.elapsed:.1f} s"
-    if "json" in args:
+    if _format_of(args) == "json":   # not `"json" in args`: the expression may be the word json
         lines = [ln for ln in out.split("\n") if ln.strip()]   # JSON Lines end at \n only
         for ln in lines:
             obj = json.loads(ln)
             assert isinstance(obj, dict), f"{context}: {ln}"
             if obj.get("ok") is False:
                 assert set(obj["error"]) >= {"kind", "message"}, f"{context}: {ln}"
+                assert obj["error"]["kind"] != "internal", f"{context}: {ln}"
         if result.exit_code != 0:
             assert lines and json.loads(lines[-1])["ok"] is False, f"{context}: {out!r} {err!r}"
     elif result.exit_code != 0:
         assert err.startswith("matcalc: error: ") or err.startswith("matcalc: line"), f"{context}: {err!r}"
     return result.exit_code, out
+
+
+def _format_of(args) -> str | None:
+    """The value of -f/--format (batch lines are checked by their own command)."""
+    for k, a in enumerate(args[:-1]):
+        if a == "--":
+            break
+        if a in ("-f", "--format"):
+            return args[k + 1]
+    return None
 
 
 def check_api(call, *, what=""):
@@ -392,3 +406,15 @@ def test_fuzz_known_bugs_are_listed(capsys):
 def test_fuzz_profile_size():
     """The CI profile runs at least 10,000 inputs (SPEC of issue 8)."""
     assert TOTAL >= 10_000
+
+
+def test_fuzz_json_mode_is_the_format_not_the_word():
+    """Found by the long profile: the expression `json` in text mode is not JSON mode,
+    and a symbol named `internal` (or an echoed input saying "internal error") is not
+    an internal error."""
+    assert check_cli(["grad", "-f", "json", "--", "internal"])[0] == 0
+    assert check_cli(["grad", "-f", "text", "--", "internal error"])[0] == 2
+    code, out = check_cli(["grad", "-f", "text", "--", "json"])
+    assert code == 0 and out.strip() == "1"
+    code, out = check_cli(["grad", "-f", "json", "--", "json"])
+    assert json.loads(out)["result"] == "1"

@@ -148,3 +148,17 @@ def test_logistic_forms_are_recognised(expr, wrt, want):
     the logistic-regression gradient reads X.T@(sigmoid(X@w) - y), as people write it."""
     (r,) = derive_checked("grad", expr, [wrt])
     assert str(r) == want
+
+
+@pytest.mark.parametrize("expr,wrt,want", [
+    ("tr(X@A)", "X", "A[j, i]"),
+    ("logdet(X)", "X", "inv(X)[j, i]"),
+    ("x.T@A@y", "A", "x[i, 0]*y[j, 0]"),
+    ("tr((M@M.T - I)@(M@M.T - I).T)", "M", "4*((M@M.T - I)@M)[i, j]"),
+    ("tr(X@A) where X: symmetric n×n", "X", "(A + A.T)[i, j]/2"),
+])
+def test_elem_of_a_scalar_is_the_gradient_entry(expr, wrt, want):
+    """Issue 4: for a scalar f, elem gives (∇f)[i, j] (calculus/derivatives.py
+    per_element); an entry of an outer product is a product of entries."""
+    (r,) = derive_checked("elem", expr, [wrt])
+    assert str(r) == want

@@ -40,7 +40,13 @@ def unit(X: Sym, i="i", j="j"):
 
 
 def per_element(problem, X: Sym, record=None):
-    return differential(problem.expr, X, unit(X), record)
+    """∂F/∂X_ij: the differential along E(i,j); for a scalar F the entry (∇f)[i, j]
+    of the gradient, as people write it (∂tr(X@A)/∂X_ij = A[j, i])."""
+    E = unit(X)
+    if problem.expr.is_scalar and not X.is_scalar:
+        i, j = E.attrs[:2]
+        return make("slice", gradient(problem, X, record), attrs=(i, i + 1, j, j + 1))
+    return differential(problem.expr, X, E, record)
 
 
 def gradient(problem, X: Sym, record=None, record_adjoint=None):

@@ -113,17 +113,22 @@ class _Builder:
         if op == "T":
             return self.entry(e.args[0], b, a)
         if op == "mul":
-            k = next(n for n, x in enumerate(e.args) if _has_E(x, self.memo))
-            inner = e.args[k]
             coef = Fraction(1)
             extra: list[Scalar | Entry] = []
-            for x in e.args[:k] + e.args[k + 1:]:
+            inner = None
+            for x in e.args:
                 if isinstance(x, Num):
                     coef *= x.value
+                elif _selected_entry(x):   # x[i, 0]*x[j, 0]: entries, not the one E-linear factor
+                    extra.append(Entry(x.args[0], _idx(x.attrs[0]), _idx(x.attrs[2])))
+                elif inner is None and _has_E(x, self.memo):
+                    inner = x
                 elif x.is_scalar:
                     extra.append(Scalar(x))
                 else:
                     extra.append(Entry(x, a, b))
+            if inner is None:
+                return [Term(coef, extra)]
             terms = self.entry(inner, 0, 0) if inner.is_scalar else self.entry(inner, a, b)
             return [Term(coef * t.coef, extra + t.factors, t.sums) for t in terms]
         if op == "matmul":

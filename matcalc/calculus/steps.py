@@ -242,7 +242,7 @@ def derivation(prob, X: Sym, r) -> list:
     steps.append(Step("differential", dF_sym, dF, _rules(ops), of=F, differentials=diffs | {dF_sym.name}))
     diffs |= {dF_sym.name}
     cmd = r.command if r is not None else "grad"
-    if cmd in ("grad", "hess") and scalar:
+    if cmd in ("grad", "hess", "elem") and scalar and (cmd != "elem" or not X.is_scalar):
         steps += _rearrange(dF, dF_sym, F, X, defs, dsym, linear, diffs)
     steps += _result_steps(cmd, r, X, dX, defs, full, diffs)
     return steps
@@ -358,7 +358,9 @@ def _result_steps(cmd, r, X, dX, defs, full, diffs):
               for k, v in labels.items()}
     why = {"grad": "read off df = G : d" + X.name, "dir": f"d{X.name} = " +
            (r.direction.name if r.direction is not None else "V"),
-           "elem": f"d{X.name} = E(i,j)", "jac": f"vec(dF) = J vec(d{X.name})",
+           "elem": (f"the (i, j) entry of the gradient" if R.is_scalar and r.problem is not None
+                    and r.problem.expr.is_scalar else f"d{X.name} = E(i,j)"),
+           "jac": f"vec(dF) = J vec(d{X.name})",
            "hess": "the differential of the gradient"}[cmd]
     if cmd == "grad" and X.props & {"symmetric", "spd", "diagonal"}:
         why += "; projected onto the " + ("diagonal" if "diagonal" in X.props else "symmetric") + " matrices"

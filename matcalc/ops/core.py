@@ -17,6 +17,8 @@ from __future__ import annotations
 import weakref
 from fractions import Fraction
 
+F_ONE = Fraction(1)   # shared: Fraction() costs microseconds, and canonical forms ask often
+
 from ..errors import MathError
 from ..expr import ONE, Apply, Num, Sym, identity, is_zero, make, ones, zeros
 from ..shapes import SCALAR, Dim, ShapeMismatch, is_scalar
@@ -69,7 +71,7 @@ def split_coefficient(t):
     if t.op == "mul" and isinstance(t.args[0], Num):
         rest = t.args[1:]
         return t.args[0].value, rest[0] if len(rest) == 1 else Apply("mul", rest)
-    return Fraction(1), t
+    return F_ONE, t
 
 
 def scaled(c, rest):
@@ -118,7 +120,7 @@ def _base_exponent(f):
         return base, k * f.args[1].value
     if f.op == "sqrt":
         return f.args[0], Fraction(1, 2)
-    return f, Fraction(1)
+    return f, F_ONE
 
 
 def canon_mul(args, attrs):
@@ -128,7 +130,7 @@ def canon_mul(args, attrs):
     for a in args:
         flat.extend(a.args if a.op == "mul" else (a,))
     shape = _broadcast(None, [f.shape for f in flat], ())
-    coef = Fraction(1)
+    coef = F_ONE
     powers: dict = {}
     for f in flat:
         if is_zero(f):

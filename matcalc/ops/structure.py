@@ -121,6 +121,11 @@ def canon_slice(args, attrs):
     if x.op == "slice":  # a slice of a slice
         a0, _, b0, _ = x.attrs
         return make("slice", x.args[0], attrs=(a0 + r0, a0 + r1, b0 + c0, b0 + c1))
+    if x.op == "matmul" and len(x.args) == 2 and x.args[0].shape[1].is_one \
+            and (r1 - r0).is_one and (c1 - c0).is_one:   # (u@v.T)[i, j] = u[i, 0]*v[j, 0]
+        u, w = x.args
+        one = type(r0).of(0), type(r0).of(1)
+        return make("mul", make("slice", u, attrs=(r0, r1) + one), make("slice", make("T", w), attrs=(c0, c1) + one))
     return Apply("slice", (x,), attrs)
 
 
