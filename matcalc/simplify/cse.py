@@ -62,7 +62,7 @@ def _most_saving(e, tried):
     count = occurrences(e)
     candidates = {}   # node -> (saving, size)
     for n in walk(e):
-        if isinstance(n, Sym) or n.op == "T" or n in tried or _combination_of_symbols(n):
+        if isinstance(n, Sym) or n.op == "T" or n.size < MIN_SIZE or n in tried or _combination_of_symbols(n):
             continue  # a transpose is counted with its argument; x - mu reads best spelt out
         mirror = _transposed(n)
         wraps = mirror.op == "T" and mirror.args[0] is n   # inv(C).T: its uses are inside n's

@@ -91,9 +91,13 @@ def _transposed_symbol(t) -> bool:
     return rest.op == "T" and rest.args[0].op is None
 
 
+def _has_sum_factor(t) -> bool:
+    return t.op in ("mul", "matmul") and any(a.op == "add" for a in t.args)
+
+
 def _expand_term(t):
     """Distribute ⊙, scalar × and @ over the sums among their factors (bounded)."""
-    if t.op not in ("mul", "matmul") or not any(a.op == "add" for a in t.args):
+    if not _has_sum_factor(t):
         return [t]
     combos = [[]]
     for a in t.args:
@@ -109,6 +113,8 @@ def _expand_term(t):
 
 def expand_sum(s):
     """The sum with every product of sums multiplied out, like terms collected."""
+    if not any(_has_sum_factor(split_coefficient(t)[1]) for t in s.args):
+        return s   # nothing to multiply out (the common case: skip rebuilding the terms)
     terms = []
     for t in s.args:
         coef, rest = split_coefficient(t)
