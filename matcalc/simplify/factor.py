@@ -21,25 +21,44 @@ from ..expr import Apply, Num, identity, make
 from ..ops.core import split_coefficient
 
 
-def factor(e, memo=None):
-    memo = {} if memo is None else memo
-    hit = memo.get(e)
-    if hit is not None:
+def bottom_up(step):
+    """A memoised pass: `step(node)` sees each node rebuilt from its already
+    transformed arguments (the same node when none changed)."""
+    def run(e, memo=None):
+        memo = {} if memo is None else memo
+        hit = memo.get(e)
+        if hit is None:
+            out = e
+            if e.args:
+                args = [run(a, memo) for a in e.args]
+                if any(a is not b for a, b in zip(args, e.args)):
+                    out = make(e.op, *args, attrs=e.attrs)  # lets matpow((A + X).T) become matpow(A + X).T
+                out = step(out, memo)
+            hit = memo[e] = out
         return hit
-    out = e
-    if e.args:
-        args = [factor(a, memo) for a in e.args]
-        if any(a is not b for a, b in zip(args, e.args)):
-            out = make(e.op, *args, attrs=e.attrs)
+    return run
+
+
+@bottom_up
+def factor(out, memo):
+    if out.op == "add":
+        out = merge_slices(out)
+    if out.op == "add":
+        expanded = expand_sum(out)
+        if expanded.size < out.size:  # cancellation hidden inside products
+            out = expanded
         if out.op == "add":
-            out = merge_slices(out)
-        if out.op == "add":
-            expanded = expand_sum(out)
-            if expanded.size < out.size:  # cancellation hidden inside products
-                out = expanded
-            if out.op == "add":
-                out = factor_sum(list(out.args), memo)
-    memo[e] = out
+            out = factor_sum(list(out.args), memo)
+    return out
+
+
+@bottom_up
+def regroup_transposes(out, memo):
+    """x.T - mu.T -> (x - mu).T: a sum of transposed symbols reads better as one
+    transpose (the canonical form pushes transposes to the leaves).  The last,
+    cosmetic pass: its (sum).T nodes are not canonical, so nothing runs after it."""
+    if out.op == "add" and all(_transposed_symbol(t) for t in out.args):
+        out = Apply("T", (make("T", out),))
     return out
 
 
@@ -65,25 +84,6 @@ def merge_slices(s):
         inner = make("add", *(make("mul", Num(c), r.args[0]) for c, r in members))
         terms.append(make("slice", factor(inner) if inner.op == "add" else inner, attrs=members[0][1].attrs))
     return make("add", *terms)
-
-
-def regroup_transposes(e, memo=None):
-    """x.T - mu.T -> (x - mu).T: a sum of transposed symbols reads better as one
-    transpose (the canonical form pushes transposes to the leaves).  The last,
-    cosmetic pass: its (sum).T nodes are not canonical, so nothing runs after it."""
-    memo = {} if memo is None else memo
-    hit = memo.get(e)
-    if hit is not None:
-        return hit
-    out = e
-    if e.args:
-        args = tuple(regroup_transposes(a, memo) for a in e.args)
-        if any(a is not b for a, b in zip(args, e.args)):
-            out = make(e.op, *args, attrs=e.attrs)  # lets matpow((A + X).T) become matpow(A + X).T
-        if out.op == "add" and all(_transposed_symbol(t) for t in out.args):
-            out = Apply("T", (make("T", out),))
-    memo[e] = out
-    return out
 
 
 def _transposed_symbol(t) -> bool:
