@@ -244,9 +244,15 @@ def infer(parsed: Parsed, *, scalar: bool = False, command: str = "grad") -> Pro
         inf.shape(expand_definitions(parsed, value))
     inf.settle_broadcasts()
     names = inf.finish(root, scalar, command)
+    taken = set(inf.order) | set(names.values())
+    spare = (n for n in chain(DIM_NAMES, (f"n{k}" for k in count(1))) if n not in taken)
 
     def dim(d):
-        return inf.U.resolve(d).subs(names)
+        r = inf.U.resolve(d)
+        for v in r.names():   # a size no symbol has (the rows of an input E(0,i)) gets a name too
+            if is_var(v) and v not in names:
+                names[v] = next(spare)
+        return r.subs(names)
 
     symbols = {}
     for name in inf.order:

@@ -146,12 +146,28 @@ def _ok(value, requirement) -> bool:
     return True
 
 
+def _unbound_names(e, symbols) -> set:
+    """Dimension or index names that e uses but no symbol's shape gives a value."""
+    from .expr import walk
+    from .shapes import Dim
+    used: set = set()
+    for n in walk(e):
+        for d in tuple(n.attrs) + tuple(n.shape):
+            if isinstance(d, Dim):
+                used |= d.names()
+    return used - set(dim_names(symbols))
+
+
 class Instance:
     """Concrete sizes and values for the symbols of an expression, chosen so that
     every operator is evaluated inside its domain."""
 
     def __init__(self, e, symbols, rng, sizes=None, tries=60, size_draws=4):
         self.symbols = list(symbols)
+        unbound = _unbound_names(e, self.symbols) - set(sizes or {})
+        if unbound:
+            raise ValueError(f"{', '.join(sorted(unbound))} is not the size of any symbol, so no value can be "
+                             f"drawn for it (an index of E(…) or of a slice: write it as a number)")
         checks = _domain_nodes(e)
         probe = [compile_function(function_source(node, self.symbols, raw=True)) for node, _ in checks]
         f = compile_function(function_source(e, self.symbols))

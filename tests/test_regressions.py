@@ -162,3 +162,16 @@ def test_elem_of_a_scalar_is_the_gradient_entry(expr, wrt, want):
     per_element); an entry of an outer product is a product of entries."""
     (r,) = derive_checked("elem", expr, [wrt])
     assert str(r) == want
+
+
+def test_sizes_no_symbol_has_get_names_and_checks_say_why():
+    """An E(0,i) typed in the input: its row count is no symbol's size.  It used to
+    print as ?0 (an internal name, even inside the generated NumPy code); now every
+    size gets a name, and --check says which index has no value instead of 'no point
+    inside the domain'."""
+    (r,) = matcalc.derive("dir", "E(0,i)@A@x", ["A"])
+    assert "?" not in r.numpy() and "?" not in str(r.to_dict())
+    with pytest.raises(MatcalcError, match="i is not the size of any symbol"):
+        matcalc.derive("grad", "E(0,i)@x", ["x"], check=True)
+    (r,) = derive_checked("grad", "x[1, 0]**2", ["x"])   # numeric indices are checked as usual
+    assert str(r) == "2*x[1, 0]*E(1,0)"
