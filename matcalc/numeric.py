@@ -38,7 +38,7 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
-        return self.error <= self.tolerance
+        return bool(self.error <= self.tolerance)
 
 
 def rng_for(seed):
@@ -238,11 +238,18 @@ def relative_error(a, b, noise: float = 0.0) -> float:
     can resolve at that scale (a huge f with a small derivative) is not judged."""
     import numpy as np
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return float("inf")   # never NaN: `err > worst` would let it pass unseen
     if a.size == b.size:
         a, b = a.reshape(-1), b.reshape(-1)
-    # cast: mypy joins numpy floating and float to a comparison protocol in max()
-    scale = cast(float, max(np.linalg.norm(a), np.linalg.norm(b), 1e-8, noise / RTOL))
-    return float(np.linalg.norm(a - b) / scale)
+    with np.errstate(over="ignore"):   # ‖a‖ of huge entries is inf: then the scale is
+        # cast: mypy joins numpy floating and float to a comparison protocol in max()
+        scale = cast(float, max(np.linalg.norm(a), np.linalg.norm(b), 1e-8, noise / RTOL))
+        diff = float(np.linalg.norm(a - b))
+    if not np.isfinite(scale):
+        scale = float(np.max(np.abs(np.concatenate([a.reshape(-1), b.reshape(-1)]))))
+        diff = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("inf")
+    return float(diff / scale)
 
 
 def noise_of(f, values) -> float:

@@ -175,3 +175,14 @@ def test_sizes_no_symbol_has_get_names_and_checks_say_why():
         matcalc.derive("grad", "E(0,i)@x", ["x"], check=True)
     (r,) = derive_checked("grad", "x[1, 0]**2", ["x"])   # numeric indices are checked as usual
     assert str(r) == "2*x[1, 0]*E(1,0)"
+
+
+def test_relative_error_is_never_nan():
+    """A NaN error compared with `err > worst` is never the worst: a check would pass
+    unseen.  Non-finite values are an infinite error; huge finite ones are compared
+    by their largest entries (‖a‖ itself would overflow)."""
+    from matcalc.numeric import relative_error
+    assert relative_error(np.array([np.nan]), np.array([1.0])) == float("inf")
+    assert relative_error(np.array([np.inf]), np.array([np.inf])) == float("inf")
+    assert relative_error(np.array([1e200, 1e200]), np.array([1e200, 1e200])) == 0.0
+    assert relative_error(np.array([1e200, 1e200]), np.array([1e200, 2e200])) == 0.5

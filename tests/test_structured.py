@@ -3,6 +3,7 @@ vec, matrix powers, named subexpressions.  Every result is verified numerically
 (api.derive(check=True): central differences, rel. error < 1e-6) and its printed
 form is pinned, so that a change of form shows in review."""
 import pytest
+from conftest import derive_checked
 
 import matcalc
 from matcalc.api import problem
@@ -65,3 +66,17 @@ def test_structured_diagonal_mask_is_symmetric():
 def test_structured_kron_symbolic_left_factor_is_a_clear_error():
     with pytest.raises(matcalc.MatcalcError, match="numeric size"):
         matcalc.grad("tr(A@kron(X, C))", wrt="X")
+
+
+@pytest.mark.parametrize("expr,want", [
+    ("norm(kron(X, A) - B)**2 where A: 2×2",
+     "2*(A[0, 0]*C[:n, :m] + A[0, 1]*C[:n, m:] + A[1, 0]*C[n:, :m] + A[1, 1]*C[n:, m:]) "
+     "where C = K(2, n)@(kron(X, A) - B)@K(m, 2)"),
+    ("norm(kron(A, X) - B)**2 where X: 2×2",
+     "[[2*sum(A*C[:n, :m]), 2*sum(A*C[:n, m:])], [2*sum(A*C[n:, :m]), 2*sum(A*C[n:, m:])]] "
+     "where C = K(2, n)@(kron(A, X) - B)@K(m, 2)"),
+])
+def test_kron_gradient_with_the_numeric_factor_on_either_side(expr, want):
+    """a ⊗ b = K(m,p) (b ⊗ a) K(q,n): the adjoint moves the numeric factor left."""
+    (r,) = derive_checked("grad", expr, ["X"])
+    assert str(r) == want

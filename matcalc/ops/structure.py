@@ -209,6 +209,11 @@ def _concrete(d: Dim, what: str) -> int:
 def _kron_adjoint(node, k, G):
     a, b = node.args
     (m, n), (p, q) = a.shape, b.shape
+    if not (m.is_const and n.is_const) and p.is_const and q.is_const:
+        # a ⊗ b = K(m,p) (b ⊗ a) K(q,n): with the numeric factor on the left, the
+        # cotangent of b ⊗ a is K(p,m) G K(n,q) (K(a,b)ᵀ = K(b,a))
+        G = make("matmul", make("K", attrs=(p, m)), G, make("K", attrs=(n, q)))
+        return _kron_adjoint(Apply("kron", (b, a)), 1 - k, G)
     if k == 1:  # ⟨G, A ⊗ dB⟩ = Σ_ij A_ij ⟨G_(i,j), dB⟩
         M, N = _concrete(m, "the left factor"), _concrete(n, "the left factor")
         terms = []
