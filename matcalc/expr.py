@@ -181,7 +181,7 @@ class Num(Expr):
         return SCALAR
 
     def _compute_order(self):
-        return (0, "", (), float(self.value))
+        return (0, "", (), self.value)   # exact: float() overflows at 1e616
 
 
 class Apply(Expr):

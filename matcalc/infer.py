@@ -167,6 +167,15 @@ class _Inference:
                     break
             self.resolve_broadcast(item)
 
+    def settle_diags(self):
+        from .ops.structure import settle_diag
+        for r, c, out, node in self.U.choices:
+            try:
+                settle_diag(self.U, r, c, out)
+            except ShapeMismatch as exc:
+                raise self.error(node, exc) from None
+        self.U.choices.clear()
+
     def resolve_broadcast(self, item):
         a, b, out, node, operands = item
         U = self.U
@@ -243,6 +252,7 @@ def infer(parsed: Parsed, *, scalar: bool = False, command: str = "grad") -> Pro
     for value, _ in parsed.definitions.values():
         inf.shape(expand_definitions(parsed, value))
     inf.settle_broadcasts()
+    inf.settle_diags()
     names = inf.finish(root, scalar, command)
     taken = set(inf.order) | set(names.values())
     spare = (n for n in chain(DIM_NAMES, (f"n{k}" for k in count(1))) if n not in taken)

@@ -611,6 +611,8 @@ def parse(text: str, declare: str | None = None, *, _hints: bool = True) -> Pars
         db = _Builder(declare)
         items += [(item, db) for item in _declarations(declare, db)]
     order = [n for n in b.order if b.uses[n] > 0]
+    if declare is not None:   # symbols that only a -d definition uses (-d 'X = Y')
+        order += [n for n in db.order if db.uses[n] > 0 and n not in order]
     parsed = Parsed(text, expr, spans=b.spans, order=order)
     for item, src in items:
         if isinstance(item, Declaration):

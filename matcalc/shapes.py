@@ -191,6 +191,7 @@ class Unifier:
         self.subst: dict[str, Dim] = {}
         self.deferred: list = []
         self.pending: list = []   # undecided ⊙ operands: (a, b, out, node, operand positions)
+        self.choices: list = []   # undecided diag: (rows, cols of its argument, out, node)
         self.context = None       # the node whose rule is running (for `pending`)
         self._ids = count()
 

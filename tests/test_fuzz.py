@@ -418,3 +418,17 @@ def test_fuzz_json_mode_is_the_format_not_the_word():
     assert code == 0 and out.strip() == "1"
     code, out = check_cli(["grad", "-f", "json", "--", "json"])
     assert json.loads(out)["result"] == "1"
+
+
+@pytest.mark.parametrize("args", [
+    # a Num's sort key was float(value): 1e308**2 overflowed (OverflowError)
+    ["jac", "-f", "pretty", "--", "-(tr((A@X@B + C))@(A@1e308@B + C).T)"],
+    # a symbol only a -d definition uses was missing from the symbols (KeyError)
+    ["hess", "-f", "latex", "-d", "X = Y", "--", "x.T@A@x + tr(X)"],
+    # a tower of powers: the factorer tried groupings without bound (6.2 s)
+    ["hess", "-f", "numpy", "--", "norm(Y - U@V.T)**2 + lam*((U)**norm(U)**norm(U)**norm(U)**2 **+ norm(V)**2)"],
+])
+def test_fuzz_long_profile_findings(args):
+    """Found by the long profile (MATCALC_FUZZ_PROFILE=long, mutation fuzzer)."""
+    code, _ = check_cli(args)
+    assert code == 0

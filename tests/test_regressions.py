@@ -99,9 +99,6 @@ def test_factor_terminates_on_diag_of_a_difference():
     derive_checked("grad", "sum(cos(diag(a*B - B))) where B: n×n, a: scalar", ["a"])
 
 
-@pytest.mark.xfail(strict=True, reason="ops/structure.py _diag_shape: diag of an argument whose shape waits on "
-                                       "the * tie-break is taken as matrix -> vector, so the text of a dir "
-                                       "result does not parse back")
 def test_diag_of_a_pending_product_parses():
     """Found by tests/test_hypothesis.py (round trip of `dir … --wrt B` printing
     `D@D.T@diag(x*diag(I*(dB@y@x.T)))@G`), reduced by hand."""

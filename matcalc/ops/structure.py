@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..errors import UnsupportedError
 from ..expr import Apply, Num, identity, is_zero, make, zeros
-from ..shapes import Dim, ShapeMismatch, is_scalar
+from ..shapes import Dim, ShapeMismatch, is_scalar, is_var
 from . import PREC_POSTFIX, Op, function, register, sig
 from .core import _scalar_part, zero_like
 
@@ -60,13 +60,36 @@ def _diag_shape(U, shapes, attrs):
         return (r, Dim.of(1))
     node = U.context
     rc = U.resolve(c)
-    if rc.is_one or (not U.surely_matrix(((Dim.of(1)), c)) and node is not None
-                     and getattr(node.args[0], "name", "X")[:1].islower()):
+    name = getattr(node.args[0], "name", None) if node is not None else None
+    if rc.is_one or (not U.surely_matrix(((Dim.of(1)), c)) and (name or "X")[:1].islower() and name):
         U.unify(c, Dim.of(1))
         return (r, r)
+    if name is None and rc.name is not None and is_var(rc.name):
+        # diag(x*diag(I*B)): the argument's columns wait on a ⊙ tie-break; decide
+        # vector -> matrix or matrix -> vector once the tie-breaks are settled
+        out = U.fresh_shape()
+        U.choices.append((r, c, out, node))
+        return out
+    return diag_of_matrix(U, r, c)
+
+
+def diag_of_matrix(U, r, c):
     if not U.unify(r, c):
         raise ShapeMismatch("diag of a matrix needs a square matrix", (0,))
     return (r, Dim.of(1))
+
+
+def settle_diag(U, r, c, out) -> None:
+    """A deferred diag (see _diag_shape): a column makes a diagonal matrix, and so
+    does an argument whose result is used as a matrix (A*diag(E(i,0))); anything else
+    (still undecided included) is a square matrix whose diagonal is taken."""
+    rc, used_as_matrix = U.resolve(c), U.surely_matrix(((Dim.of(1)), out[1]))
+    if not rc.is_one and used_as_matrix and rc.name is not None and is_var(rc.name):
+        U.unify(c, Dim.of(1))
+        rc = Dim.of(1)
+    shape = (r, r) if rc.is_one else diag_of_matrix(U, r, c)
+    if not U.unify_shape(out, shape):
+        raise ShapeMismatch("diag: its result does not fit where it is used", (0,))
 
 
 # ---- canonical forms ---------------------------------------------------------------

@@ -216,6 +216,17 @@ def _scaled_identity(t, plain_too: bool) -> bool:
     return plain_too or bool(scalars)
 
 
+MAX_TRIALS = 2000   # groupings tried per simplification: a pathological sum stops early
+
+
+def _spent(memo) -> bool:
+    """Count one trial against the budget kept in the memo; True once it is used up
+    (the sum is then left as factored so far: a slower answer is no better one)."""
+    left = memo.get(_spent, MAX_TRIALS) - 1
+    memo[_spent] = left
+    return left < 0
+
+
 def factor_sum(terms, memo):
     if all(split_coefficient(t)[0] < 0 for t in terms):  # -a - b = -(a + b)
         return make("mul", Num(-1), factor_sum([make("mul", Num(-1), t) for t in terms], memo))
@@ -229,6 +240,8 @@ def factor_sum(terms, memo):
         ranked = sorted((((len(idx) - 1) * (cand[1].size if cand[0] != "coef" else 2), cand, idx)
                          for cand, idx in groups.items() if len(idx) > 1), key=lambda r: -r[0])
         for gain, cand, idx in ranked[:6]:
+            if _spent(memo):
+                break
             kind, f = cand
             negate = all(split_coefficient(terms[i])[0] < 0 for i in idx)
             removed = [_remove(terms[i], kind, f, negate) for i in idx]
