@@ -183,3 +183,11 @@ def test_relative_error_is_never_nan():
     assert relative_error(np.array([np.inf]), np.array([np.inf])) == float("inf")
     assert relative_error(np.array([1e200, 1e200]), np.array([1e200, 1e200])) == 0.0
     assert relative_error(np.array([1e200, 1e200]), np.array([1e200, 2e200])) == 0.5
+
+
+def test_trace_rotation_is_canonical_after_powers_merge():
+    """Found by tests/test_hypothesis.py: tr(A@B@A) was rotated to A@A@B and merged
+    into tr(matpow(A, 2)@B), which itself rotates to tr(B@matpow(A, 2)): the text of a
+    result did not parse back to it."""
+    e = matcalc.api.parse("tr(A@B@A)")
+    assert str(e) == "tr(B@matpow(A, 2))" and matcalc.api.parse(str(e)) is e
