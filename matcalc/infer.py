@@ -234,6 +234,11 @@ class _Inference:
                 if len(c.terms) == 1 and c.terms[0][1] == 1 and all(is_var(v) for v in c.names()) and c.names():
                     U.unify(c, Dim.of(1))
         U.retry_deferred()
+        for name in self.order:   # [[x, b], [x ⊗ x.T, y]] as a scalar "solves" x: 1×0
+            shape = tuple(U.resolve(d) for d in self.sym_shape[name])
+            if any(d.is_const and d.value < 1 for d in shape):
+                raise ShapeError(f"the shapes only fit if {name} is {show(shape)}, and a size must be at least 1",
+                                 source=self.p.source)
         if U.deferred:
             names = self.provisional_names()
             a, b = U.deferred[0]
