@@ -9,7 +9,7 @@ import sys
 from .errors import CheckError, InternalError, LimitError, MatcalcError, MathError, ShapeError, UsageError
 from .shapes import ShapeMismatch
 from .infer import Problem, infer
-from .ops.core import forget_transposes
+from .ops.core import end_derivation
 from .parse import parse as _parse
 from .result import Result
 from .simplify import simplify
@@ -56,7 +56,7 @@ def derive(command: str, expr: str, wrt=None, **options) -> list:
     except Exception as exc:
         raise InternalError(f"{type(exc).__name__}: {exc} (a bug in matcalc: please report this input)") from None
     finally:
-        forget_transposes()   # the derivation's working set: let its nodes go
+        end_derivation()   # the derivation's working set goes, its budgets start again
 
 
 def _derive(command: str, expr: str, wrt=None, *, along: str | None = None, declare: str | None = None,

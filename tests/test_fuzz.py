@@ -427,6 +427,8 @@ def test_fuzz_json_mode_is_the_format_not_the_word():
     ["hess", "-f", "latex", "-d", "X = Y", "--", "x.T@A@x + tr(X)"],
     # the shapes "solved" x: 1×0 (a zero size), then an empty block grid (IndexError)
     ["grad", "-f", "json", "--", "[[x, b], [x ⊗ x.T, y]]"],
+    # the Hessian of a matrix power of 333 has ~55,000 terms (over 10 s): a LimitError now
+    ["hess", "-f", "latex", "--", "a.T@matpow(X, 333)@b"],
     # a tower of powers: the factorer tried groupings without bound (6.2 s)
     ["hess", "-f", "numpy", "--", "norm(Y - U@V.T)**2 + lam*((U)**norm(U)**norm(U)**norm(U)**2 **+ norm(V)**2)"],
 ])

@@ -191,3 +191,12 @@ def test_trace_rotation_is_canonical_after_powers_merge():
     result did not parse back to it."""
     e = matcalc.api.parse("tr(A@B@A)")
     assert str(e) == "tr(B@matpow(A, 2))" and matcalc.api.parse(str(e)) is e
+
+
+def test_sqrt_squared_is_one_canonical_form():
+    """Found by tests/test_hypothesis.py: sqrt(x)**2 stayed as written while the same
+    power inside a product became x, so `2*sqrt(exp(A))**2@D` parsed back differently."""
+    for text, want in [("sqrt(exp(A))**2", "exp(A)"), ("sqrt(exp(A))**3", "sqrt(exp(A))**3"),
+                       ("2*sqrt(exp(A))**2@D", "2*exp(A)@D")]:
+        e = matcalc.api.parse(text)
+        assert str(e) == want and matcalc.api.parse(str(e)) is e

@@ -358,8 +358,16 @@ _RECENT: dict = {}
 MAX_RECENT = 100_000
 
 
-def forget_transposes() -> None:
+def end_derivation() -> None:
+    """Let the derivation's working set go and reset its budgets."""
     _RECENT.clear()
+    BUDGET["matpow terms"] = 0
+
+
+# Work one derivation may do before it is a LimitError instead of a long wait: the
+# differential of matpow(X, k) has |k| terms, and a Hessian differentiates each again.
+BUDGET = {"matpow terms": 0}
+MAX_MATPOW_TERMS = 20_000
 
 
 def is_symmetric(x) -> bool:
@@ -411,6 +419,8 @@ def canon_pow(args, attrs):
             return make("pow", make("sigmoid", make("mul", Num(-1), v)), Num(-kv))
         if x.op == "mul" and kv.denominator == 1:  # (2*x)**-1 = x**-1/2, elementwise as for scalars
             return make("mul", *(make("pow", f, k) for f in x.args))
+        if x.op == "sqrt" and kv.denominator == 1 and kv.numerator % 2 == 0:  # sqrt(x)**2 = x, as in ⊙
+            return make("pow", x.args[0], Num(kv / 2))
         if x.op == "pow" and isinstance(x.args[1], Num) and kv.denominator == 1:
             return make("pow", x.args[0], Num(x.args[1].value * kv))
         if kv.denominator == 2 and not isinstance(x, Num):  # x**(k/2) is written with sqrt

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ..errors import LimitError
 from ..expr import ONE, Apply, Num, identity, is_zero, make, ones
 from ..shapes import SCALAR, ShapeMismatch, is_scalar
 from . import PREC_ATOM, Op, function, linear, register, sig
@@ -173,6 +174,11 @@ def canon_matpow(args, attrs):
 
 def _matpow_diff(node, d):
     (x,), (k,), (dx,) = node.args, node.attrs, d
+    from .core import BUDGET, MAX_MATPOW_TERMS
+    BUDGET["matpow terms"] += abs(k)
+    if BUDGET["matpow terms"] > MAX_MATPOW_TERMS:
+        raise LimitError(f"the derivative expands matrix powers into more than {MAX_MATPOW_TERMS:,} terms "
+                         f"(matpow(…, {k}) alone has {abs(k)})")
     if k > 0:
         return make("add", *(make("matmul", matpow(x, j), dx, matpow(x, k - 1 - j)) for j in range(k)))
     m = -k
