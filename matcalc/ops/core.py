@@ -17,14 +17,13 @@ from __future__ import annotations
 import weakref
 from fractions import Fraction
 
-F_ONE = Fraction(1)   # shared: Fraction() costs microseconds, and canonical forms ask often
-
 from ..errors import MathError
 from ..expr import ONE, Apply, Num, Sym, identity, is_zero, make, ones, zeros
 from ..shapes import SCALAR, Dim, ShapeMismatch, is_scalar
 from . import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_POSTFIX, PREC_POW, Op, register, sig)
 
 SYMMETRIC_PROPS = frozenset({"symmetric", "spd", "diagonal"})
+F_ONE = Fraction(1)   # shared: Fraction() costs microseconds, and canonical forms ask often
 
 
 # ---- shape rules -----------------------------------------------------------
