@@ -510,6 +510,9 @@ class _Builder:
         text = [w if isinstance(w, Tree) else str(w) for w in rest]
 
         def d(w):
+            if isinstance(w, Tree):   # X: *×2 — a size is a name or an integer
+                self.fail(f"cannot read the declaration of {name}: a size is a name or an integer "
+                          f"(n×m, n x m, (n, m), n for a vector, scalar)", meta)
             if not str(w).isdigit():
                 return Dim.of(str(w))
             if len(str(w)) > 6 or int(w) > MAX_SIZE:

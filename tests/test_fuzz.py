@@ -429,10 +429,12 @@ def test_fuzz_json_mode_is_the_format_not_the_word():
     ["grad", "-f", "json", "--", "[[x, b], [x ⊗ x.T, y]]"],
     # the Hessian of a matrix power of 333 has ~55,000 terms (over 10 s): a LimitError now
     ["hess", "-f", "latex", "--", "a.T@matpow(X, 333)@b"],
+    # a declaration `X: *×2` took the × token itself as a size name (then a bad regex)
+    ["grad", "-f", "numpy", "--", "det(X.T@A@X) where X: *×2"],
     # a tower of powers: the factorer tried groupings without bound (6.2 s)
     ["hess", "-f", "numpy", "--", "norm(Y - U@V.T)**2 + lam*((U)**norm(U)**norm(U)**norm(U)**2 **+ norm(V)**2)"],
 ])
 def test_fuzz_long_profile_findings(args):
     """Found by the long profile (MATCALC_FUZZ_PROFILE=long, mutation fuzzer)."""
     code, _ = check_cli(args)
-    assert code in (0, 1)
+    assert code in (0, 1, 2)

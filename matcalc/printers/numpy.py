@@ -291,7 +291,7 @@ def function_source(e, args, name="f", doc="", extra=(), raw=False, definitions=
             lines.append(f"    {n} = np.asarray({n}, dtype=float)")
     returned = [_returned(b, o, raw) for b, o in zip(bodies, outputs)]
     code = "\n".join(p.lines + returned)
-    lines += ["    " + b for b in dims if re.search(rf"\b{b.split(' = ')[0]}\b", code)]   # the sizes used
+    lines += ["    " + b for b in dims if re.search(rf"\b{re.escape(b.split(' = ')[0])}\b", code)]   # the sizes used
     lines += ["    " + line for line in p.lines]
     lines.append("    return " + ", ".join(returned))
     return "\n".join(lines) + "\n"
