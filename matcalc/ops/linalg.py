@@ -19,7 +19,7 @@ from ..errors import LimitError
 from ..expr import ONE, Apply, Num, identity, is_zero, make, ones
 from ..shapes import SCALAR, ShapeMismatch, is_scalar
 from . import PREC_ATOM, Op, function, linear, register, sig
-from .core import SYMMETRIC_PROPS, _scalar_part, zero_like
+from .core import BUDGET, MAX_MATPOW_TERMS, SYMMETRIC_PROPS, _scalar_part, is_symmetric, zero_like
 
 
 def _pull_scalars(op, x):
@@ -107,7 +107,6 @@ def _smaller_transpose(x):
 
 def _transpose_keeps_outside(node):
     """(inv X).T and (X^k).T stay as they are (one fixed choice), unless X is symmetric."""
-    from .core import is_symmetric
     return node if is_symmetric(node.args[0]) else None
 
 
@@ -174,7 +173,6 @@ def canon_matpow(args, attrs):
 
 def _matpow_diff(node, d):
     (x,), (k,), (dx,) = node.args, node.attrs, d
-    from .core import BUDGET, MAX_MATPOW_TERMS
     BUDGET["matpow terms"] += abs(k)
     if BUDGET["matpow terms"] > MAX_MATPOW_TERMS:
         raise LimitError(f"the derivative expands matrix powers into more than {MAX_MATPOW_TERMS:,} terms "
