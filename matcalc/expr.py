@@ -23,35 +23,46 @@ from .shapes import SCALAR, is_scalar
 # op name -> ops.Op; filled by matcalc.ops at import time
 REGISTRY: dict = {}
 
-_interned: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+# (class, key) -> weak reference to the node: a node lives while something uses it.
+# A plain dict of KeyedRefs, not a WeakValueDictionary: node construction is the
+# hottest path in matcalc, and the latter's get() is a Python-level method.
+_interned: dict = {}
+
+
+def _gone(ref, table=_interned):
+    if table.get(ref.key) is ref:
+        del table[ref.key]
 
 
 class Expr:
-    __slots__ = ("key", "_shape", "_free", "_size", "_order", "_transpose", "_symmetric", "__weakref__")
+    __slots__ = ("key", "op", "args", "attrs", "_shape", "_free", "_size", "_order", "_transpose", "_symmetric",
+                 "__weakref__")
     # the slots' types (bare annotations: no class attribute, so no clash with __slots__)
     key: tuple
+    op: Any          # the operator's name; None for a leaf (Sym, Num)
+    args: tuple      # operands (Apply), () for a leaf
+    attrs: tuple     # hashable non-expression parameters (Apply), () for a leaf
     _shape: Any
     _free: frozenset | None
     _size: int | None
     _order: tuple | None
     _transpose: Any  # weakref.ref to x.T, or None
     _symmetric: bool | None
-    op = None
-    args: tuple = ()
-    attrs: tuple = ()
 
     if TYPE_CHECKING:  # supplied by every subclass (Sym, Num, Apply)
         def _compute_shape(self) -> Any: ...
         def _compute_order(self) -> tuple: ...
 
     def __new__(cls, *key):
-        full = (cls.__name__,) + key
-        node = _interned.get(full)
+        full = (cls, key)
+        ref = _interned.get(full)
+        node = ref() if ref is not None else None
         if node is None:
             node = object.__new__(cls)
             node.key = key
+            node.op, node.args, node.attrs = None, (), ()
             node._shape = node._free = node._size = node._order = node._transpose = node._symmetric = None
-            _interned[full] = node
+            _interned[full] = weakref.KeyedRef(node, _gone, full)
         return node
 
     def __init__(self, *key):
@@ -167,15 +178,24 @@ class Sym(Expr):
 
 
 class Num(Expr):
-    """An exact rational constant (a 1×1 array)."""
-    __slots__ = ()
+    """An exact rational constant (a 1×1 array).  Interned by (numerator,
+    denominator): hashing two ints is cheap, hashing a Fraction is not."""
+    __slots__ = ("value",)
+    value: Fraction
 
     def __new__(cls, value):
-        return super().__new__(cls, Fraction(value))
+        if type(value) is int:
+            node = super().__new__(cls, value, 1)
+        else:
+            if type(value) is not Fraction:
+                value = Fraction(value)
+            node = super().__new__(cls, value.numerator, value.denominator)
+        if not hasattr(node, "value"):
+            node.value = value if type(value) is Fraction else Fraction(value)
+        return node
 
-    @property
-    def value(self) -> Fraction:
-        return self.key[0]
+    def __reduce__(self):
+        return (Num, (self.value,))
 
     def _compute_shape(self):
         return SCALAR
@@ -189,19 +209,10 @@ class Apply(Expr):
     __slots__ = ()
 
     def __new__(cls, op: str, args=(), attrs=()):
-        return super().__new__(cls, op, tuple(args), tuple(attrs))
-
-    @property
-    def op(self):
-        return self.key[0]
-
-    @property
-    def args(self):
-        return self.key[1]
-
-    @property
-    def attrs(self):
-        return self.key[2]
+        node = super().__new__(cls, op, tuple(args), tuple(attrs))
+        if node.op is None:
+            node.op, node.args, node.attrs = node.key
+        return node
 
     def _compute_shape(self):
         return REGISTRY[self.op].shape_of([a.shape for a in self.args], self.attrs)
@@ -215,11 +226,25 @@ def lift(x) -> Expr:
 
 
 def make(op: str, *args, attrs=()) -> Expr:
-    """The smart constructor: the canonical form of op(args)."""
-    entry = REGISTRY[op]
-    if entry.canon is not None:
-        return entry.canon(args, tuple(attrs))
-    return Apply(op, args, attrs)
+    """The smart constructor: the canonical form of op(args), memoised for the
+    current derivation (nodes are interned, so the key is cheap and exact)."""
+    attrs = tuple(attrs)
+    key = (op, args, attrs)
+    hit = MADE.get(key)
+    if hit is None:
+        canon = REGISTRY[op].canon
+        hit = canon(args, attrs) if canon is not None else Apply(op, args, attrs)
+        if len(MADE) >= MAX_MADE:
+            MADE.clear()
+        MADE[key] = hit
+    return hit
+
+
+# Canonical forms built during the current derivation, held strongly (a derivation
+# asks for the same ones again and again: products of the same factors, transposes of
+# the same sums); `ops.core.end_derivation` empties it, so batch memory stays flat.
+MADE: dict = {}
+MAX_MADE = 200_000
 
 
 def neg(x: Expr) -> Expr:

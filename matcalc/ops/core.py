@@ -18,7 +18,7 @@ import weakref
 from fractions import Fraction
 
 from ..errors import MathError
-from ..expr import ONE, Apply, Num, Sym, identity, is_zero, make, ones, zeros
+from ..expr import MADE, ONE, Apply, Num, Sym, identity, is_zero, make, ones, zeros
 from ..shapes import SCALAR, Dim, ShapeMismatch, is_scalar
 from . import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_POSTFIX, PREC_POW, Op, register, sig)
 
@@ -360,6 +360,7 @@ MAX_RECENT = 100_000
 def end_derivation() -> None:
     """Let the derivation's working set go and reset its budgets."""
     _RECENT.clear()
+    MADE.clear()
     BUDGET["matpow terms"] = 0
 
 
