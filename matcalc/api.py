@@ -19,6 +19,12 @@ RECURSION_LIMIT = 20_000
 
 
 def problem(expr: str, declare: str | None = None, *, scalar: bool = False, command: str = "grad") -> Problem:
+    """Parsed and typed.  Parsed first without source positions (faster); an input
+    with an error is parsed again with them, so that its message has its caret."""
+    try:
+        return infer(_parse(expr, declare, positions=False), scalar=scalar, command=command)
+    except (MatcalcError, ShapeMismatch):
+        pass
     return infer(_parse(expr, declare), scalar=scalar, command=command)
 
 

@@ -22,7 +22,7 @@ cache directory — `$MATCALC_CACHE_DIR`, else `$XDG_CACHE_HOME/matcalc`, else
 import os
 import sys
 
-OPTIONS = dict(parser="lalr", start=["start", "declarations"], propagate_positions=True, maybe_placeholders=True)
+OPTIONS = dict(parser="lalr", start=["start", "declarations"], maybe_placeholders=True)
 FORMAT = 1   # bump when the way the parser is saved changes
 
 
@@ -34,15 +34,20 @@ def cache_dir() -> str:
     return os.path.join(base, "matcalc")
 
 
-def cache_key(grammar_text: str, lark_version: str) -> str:
+def options(positions: bool) -> dict:
+    """Lark's options; `positions` keeps source positions on the tree (for carets)."""
+    return dict(OPTIONS, propagate_positions=positions)
+
+
+def cache_key(grammar_text: str, lark_version: str, positions: bool = True) -> str:
     import hashlib   # already loaded by lark, so free here
     material = "\0".join([grammar_text, lark_version, "%d.%d" % sys.version_info[:2],
-                          repr(sorted(OPTIONS.items())), str(FORMAT)])
+                          repr(sorted(options(positions).items())), str(FORMAT)])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
 
 
-def cache_path(grammar_text: str, lark_version: str) -> str:
-    return os.path.join(cache_dir(), f"parser-{cache_key(grammar_text, lark_version)}.lark")
+def cache_path(grammar_text: str, lark_version: str, positions: bool = True) -> str:
+    return os.path.join(cache_dir(), f"parser-{cache_key(grammar_text, lark_version, positions)}.lark")
 
 
 def trusted(st) -> bool:
@@ -95,17 +100,18 @@ def _save(parser, path: str) -> bool:
         return False
 
 
-def load_parser(grammar_path):
+def load_parser(grammar_path, positions: bool = True):
     """The LALR parser for the grammar at `grammar_path`: loaded from the cache when
-    a trusted copy exists, otherwise built (and saved when possible)."""
+    a trusted copy exists, otherwise built (and saved when possible).  Two variants,
+    each its own file: with source positions (for errors) and without (faster)."""
     import lark
     with open(grammar_path, encoding="utf-8") as f:
         text = f.read()
     if os.environ.get("MATCALC_NO_CACHE"):
-        return lark.Lark(text, **OPTIONS)
-    path = cache_path(text, lark.__version__)
+        return lark.Lark(text, **options(positions))
+    path = cache_path(text, lark.__version__, positions)
     parser = _load(path, lark)
     if parser is None:
-        parser = lark.Lark(text, **OPTIONS)
+        parser = lark.Lark(text, **options(positions))
         _save(parser, path)
     return parser

@@ -48,16 +48,19 @@ SUMS = ("add", "sub")
 PRODUCTS = ("mul", "div", "matmul")
 CHAINS = SUMS + PRODUCTS  # left-associative runs, built as n-ary nodes: a long chain is not a deep tree
 
-_PARSER = None
+_PARSERS: dict = {}
 
 
-def lark_parser():
-    """The LALR parser, built once per process (or loaded from the cache, see cache.py)."""
-    global _PARSER
-    if _PARSER is None:
+def lark_parser(positions: bool = True):
+    """The LALR parser, built once per process (or loaded from the cache, see cache.py).
+    Without `positions` it is ~40% faster but its tree carries no source offsets:
+    `api.problem` parses that way first and again with positions only when an error
+    needs a caret."""
+    parser = _PARSERS.get(positions)
+    if parser is None:
         from .cache import load_parser
-        _PARSER = load_parser(GRAMMAR)
-    return _PARSER
+        parser = _PARSERS[positions] = load_parser(GRAMMAR, positions)
+    return parser
 
 
 @dataclass
@@ -285,14 +288,17 @@ class _Builder:
     has bounded (MAX_DEPTH) before the walk starts; chains of + and - and runs of
     parentheses are walked in loops."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, positions: bool = True):
         self.source = source
+        self.positions = positions   # the tree carries source offsets (cache.options)
         self.spans: dict = {}
         self.order: list = []
         self.uses: dict = {}     # name -> occurrences as a symbol (a size or index is not one)
 
     def fail(self, message, meta_or_pos, length=1, hint=None, cls=ParseError) -> NoReturn:
-        start = meta_or_pos if isinstance(meta_or_pos, int) else meta_or_pos.start_pos
+        start = meta_or_pos if isinstance(meta_or_pos, int) else getattr(meta_or_pos, "start_pos", None)
+        if start is None:  # a tree without positions: the caller parses again with them
+            raise cls(message, source=self.source, hint=hint)
         if not isinstance(meta_or_pos, int) and getattr(meta_or_pos, "end_pos", None) is not None:
             length = max(1, meta_or_pos.end_pos - start)
         line, col = _position(self.source, start)
@@ -311,7 +317,8 @@ class _Builder:
             if method is None:  # pragma: no cover - every rule has a method
                 raise ParseError(f"internal: no rule for {tree.data}")
             out = method(tree.meta, *tree.children)
-        if not isinstance(out, (Declaration, tuple, list)) and out is not None and hasattr(tree.meta, "start_pos"):
+        if self.positions and not isinstance(out, (Declaration, tuple, list)) and out is not None \
+                and hasattr(tree.meta, "start_pos"):
             self.spans.setdefault(out, (tree.meta.start_pos, tree.meta.end_pos))
         return out
 
@@ -321,10 +328,9 @@ class _Builder:
         inner = tree
         while inner.data == "paren":
             inner = inner.children[0]
-        fresh = inner.meta.start_pos, inner.meta.end_pos
         out = self.node(inner)
-        if self.spans.get(out) == fresh:
-            self.spans[out] = (tree.meta.start_pos, tree.meta.end_pos)
+        if self.positions and self.spans.get(out) == _span(inner.meta):
+            self.spans[out] = _span(tree.meta)
         return out
 
     def chain(self, tree):
@@ -532,10 +538,15 @@ class _Builder:
             extra = f"; did you mean '{close[0]}'?" if close else ""
             self.fail(f"cannot read the declaration of {name}: write properties ({', '.join(PROPS)}) "
                       f"then a shape (n×m, n x m, (n, m), n for a vector, scalar){extra}", meta)
-        return Declaration(str(name), shape, frozenset(props), (meta.start_pos, meta.end_pos))
+        return Declaration(str(name), shape, frozenset(props), _span(meta))
 
     def r_define(self, meta, name, value):
-        return ("define", str(name), self.e(value), (meta.start_pos, meta.end_pos))
+        return ("define", str(name), self.e(value), _span(meta))
+
+
+def _span(meta) -> tuple:
+    """(start, end) offsets of a tree; (0, 0) from a parser without positions."""
+    return (getattr(meta, "start_pos", 0), getattr(meta, "end_pos", 0))
 
 
 def _check_text(text, what: str = "expression"):
@@ -576,11 +587,11 @@ def _measure(tree, source: str):
                 stack.append((c, depth if free else depth + 1))
 
 
-def _run(text: str, start: str, hints: bool = True):
+def _run(text: str, start: str, hints: bool = True, positions: bool = True):
     from lark.exceptions import LarkError, UnexpectedInput
     _check_text(text, "expression" if start == "start" else "declaration")
     try:
-        tree = lark_parser().parse(text, start=start)
+        tree = lark_parser(positions).parse(text, start=start)
     except UnexpectedInput as exc:
         if not hints:
             raise ParseError(str(exc).splitlines()[0], source=text) from None
@@ -600,19 +611,21 @@ def _walk(builder, tree):
         raise LimitError("the expression is nested too deeply", source=builder.source) from None
 
 
-def parse(text: str, declare: str | None = None, *, _hints: bool = True) -> Parsed:
+def parse(text: str, declare: str | None = None, *, _hints: bool = True, positions: bool = True) -> Parsed:
     """Parse an expression with an optional `where` clause; `declare` is a further
     clause (the -d option), parsed on its own so that its errors point into it.
     Bad input of any kind raises a MatcalcError subclass (ParseError, LimitError,
-    UsageError), never a Lark exception or a RecursionError."""
-    tree = _run(text, "start", _hints)
-    b = _Builder(text)
+    UsageError), never a Lark exception or a RecursionError.  Without `positions`
+    (faster) `spans` stays empty and errors come without carets or hints: parse
+    again with positions to report one."""
+    tree = _run(text, "start", _hints and positions, positions)
+    b = _Builder(text, positions)
     expr = _walk(b, tree.children[0])
     items = _walk(b, tree.children[1]) if len(tree.children) > 1 and tree.children[1] is not None else []
     items = [(item, b) for item in items]
     if declare is not None:
-        db = _Builder(declare)
-        items += [(item, db) for item in _declarations(declare, db)]
+        db = _Builder(declare, positions)
+        items += [(item, db) for item in _declarations(declare, db, positions)]
     order = [n for n in b.order if b.uses[n] > 0]
     if declare is not None:   # symbols that only a -d definition uses (-d 'X = Y')
         order += [n for n in db.order if db.uses[n] > 0 and n not in order]
@@ -643,10 +656,10 @@ def parse(text: str, declare: str | None = None, *, _hints: bool = True) -> Pars
     return parsed
 
 
-def _declarations(text: str, builder) -> list:
+def _declarations(text: str, builder, positions: bool = True) -> list:
     if not text.strip():
         return []
-    tree = _run(text, "declarations")
+    tree = _run(text, "declarations", positions=positions)
     return _walk(builder, tree.children[0])
 
 

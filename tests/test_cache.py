@@ -165,3 +165,16 @@ def test_cache_disabled_by_environment(cache_dir, builds, monkeypatch):
 
 def test_lark_builtin_cache_is_not_used():
     assert "cache" not in cache.OPTIONS
+
+
+def test_cache_two_variants_with_and_without_positions(cache_dir, builds):
+    """The fast parser (no source positions) and the one errors use are separate
+    files, both loaded from the cache the second time, and parse to the same tree."""
+    with_pos = cache.load_parser(GRAMMAR, positions=True)
+    fast = cache.load_parser(GRAMMAR, positions=False)
+    assert len(builds) == 2 and len(_files(cache_dir)) == 2
+    cache.load_parser(GRAMMAR, positions=False)
+    assert len(builds) == 2
+    t1, t2 = with_pos.parse(EXPR, start="start"), fast.parse(EXPR, start="start")
+    assert t1 == t2
+    assert t1.meta.start_pos == 0 and not hasattr(t2.meta, "start_pos")

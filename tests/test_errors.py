@@ -393,3 +393,30 @@ def test_api_cse_fresh_names_do_not_run_out():
         matcalc.derive("grad", "norm(X@w - yX@w - y)**2")
     except MatcalcError:
         pass
+
+
+@pytest.mark.parametrize("expr", ["x.T@A@x where A: symmetric n×n", "norm(A@X - B)**2 + tr((X + Y)@inv(X))",
+                                  "[[A, B], [B.T, C]] * (x - 1) + sum(X[0:2, :])", "tr(X) where C = A@X"])
+def test_parse_without_positions_builds_the_same_expression(expr):
+    """api.problem parses without source positions first (faster): the expression,
+    declarations and symbol order are the same; only the spans are missing."""
+    from matcalc.parse import parse
+    try:
+        a = parse(expr)
+    except MatcalcError as exc:
+        with pytest.raises(type(exc)):
+            parse(expr, positions=False)
+        return
+    b = parse(expr, positions=False)
+    assert a.order == b.order and a.declarations.keys() == b.declarations.keys()
+    assert b.spans == {} and a.spans
+    assert a.expr is b.expr   # raw nodes are interned: the same tree is the same object
+
+
+@pytest.mark.parametrize("expr", ["A@x + B where A: n×m, B: p×q", "tr(X) where A: n×n", "foo(X)",
+                                  "sum(X * Y) where X: 2×3, Y: 3×2", "1e999 * X"])
+def test_errors_from_the_fast_parse_keep_their_caret(expr):
+    """An error met on the fast path is reported from the parse with positions."""
+    with pytest.raises(MatcalcError) as info:
+        matcalc.grad(expr)
+    assert info.value.column is not None and info.value.caret()

@@ -23,7 +23,6 @@ from ..shapes import SCALAR, Dim, ShapeMismatch, is_scalar
 from . import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_POSTFIX, PREC_POW, Op, register, sig)
 
 SYMMETRIC_PROPS = frozenset({"symmetric", "spd", "diagonal"})
-F_ONE = Fraction(1)   # shared: Fraction() costs microseconds, and canonical forms ask often
 
 
 # ---- shape rules -----------------------------------------------------------
@@ -64,13 +63,15 @@ def _chain(U, shapes, attrs):
 
 # ---- sums -------------------------------------------------------------------
 def split_coefficient(t):
-    """t = c * rest with c rational."""
+    """t = c * rest with c rational: a Fraction, or the int 1 when t has no
+    coefficient (so that collecting plain terms stays in int arithmetic, which is
+    many times cheaper than Fraction's)."""
     if isinstance(t, Num):
         return t.value, ONE
     if t.op == "mul" and isinstance(t.args[0], Num):
         rest = t.args[1:]
         return t.args[0].value, rest[0] if len(rest) == 1 else Apply("mul", rest)
-    return F_ONE, t
+    return 1, t
 
 
 def scaled(c, rest):
@@ -119,7 +120,7 @@ def _base_exponent(f):
         return base, k * f.args[1].value
     if f.op == "sqrt":
         return f.args[0], Fraction(1, 2)
-    return f, F_ONE
+    return f, 1
 
 
 def canon_mul(args, attrs):
@@ -129,7 +130,7 @@ def canon_mul(args, attrs):
     for a in args:
         flat.extend(a.args if a.op == "mul" else (a,))
     shape = _broadcast(None, [f.shape for f in flat], ())
-    coef = F_ONE
+    coef = 1
     powers: dict = {}
     for f in flat:
         if is_zero(f):
@@ -146,7 +147,7 @@ def canon_mul(args, attrs):
     for base, k in powers.items():
         if k == 0:
             continue
-        f = make("pow", base, Num(k))
+        f = base if k == 1 else make("pow", base, Num(k))
         if isinstance(f, Num):
             coef *= f.value
         else:
