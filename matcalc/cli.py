@@ -486,6 +486,7 @@ def batch_cmd(ctx, file, fmt, color, jobs, timeout, progress):
             return bars[0]
         return None
 
+    _batch_gc()
     try:
         settings = (fmt, color, timeout)
         if jobs > 1:
@@ -497,6 +498,15 @@ def batch_cmd(ctx, file, fmt, color, jobs, timeout, progress):
             bar.stop()
         close()
     ctx.exit(1 if failed else 0)
+
+
+def _batch_gc():
+    """A batch allocates millions of short-lived nodes that reference counting
+    frees (expressions form no cycles): freeze what start-up built and collect
+    cycles rarely, instead of scanning the young generation every 700 allocations."""
+    import gc
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 1000)
 
 
 def _isatty(stream) -> bool:
@@ -786,6 +796,7 @@ def _worker_init(stdout_isatty: bool, stderr_isatty: bool, columns: int):
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("COLUMNS", str(columns))
+    _batch_gc()
     _WORKER.update(stdout_isatty=stdout_isatty, stderr_isatty=stderr_isatty)
 
 

@@ -80,7 +80,10 @@ class Expr:
 
     @property
     def is_scalar(self) -> bool:
-        return is_scalar(self.shape)
+        s = self._shape
+        if s is None:
+            s = self.shape
+        return s[0].is_one and s[1].is_one
 
     @property
     def free(self) -> frozenset:

@@ -25,7 +25,9 @@ _OF: dict = {}
 
 
 class Dim:
-    __slots__ = ("terms", "_hash", "_names")
+    __slots__ = ("terms", "_hash", "_names", "name", "is_one")
+    name: str | None   # the name when the Dim is exactly one name (n), else None
+    is_one: bool       # the constant 1
 
     def __init__(self, terms=()):
         if isinstance(terms, dict):
@@ -33,6 +35,9 @@ class Dim:
         self.terms = terms
         self._hash = hash(terms)
         self._names = None
+        # asked millions of times (shape checks): plain attributes, not properties
+        self.name = terms[0][0][0] if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1 else None
+        self.is_one = terms == (((), 1),)
 
     @staticmethod
     def of(x) -> "Dim":
@@ -94,16 +99,6 @@ class Dim:
         if self._names is None:
             self._names = frozenset(v for m, _ in self.terms for v in m)
         return self._names
-
-    @property
-    def name(self):
-        """The name when the Dim is exactly one name (n), else None."""
-        t = self.terms
-        return t[0][0][0] if len(t) == 1 and t[0][1] == 1 and len(t[0][0]) == 1 else None
-
-    @property
-    def is_one(self) -> bool:
-        return self.terms == (((), 1),)
 
     def subs(self, mapping) -> "Dim":
         """Replace names by Dims (or ints)."""
@@ -320,6 +315,12 @@ class Signature:
         self.inputs = [tuple(p.split(",")) for p in re.findall(r"\(([^)]*)\)", ins)]
         self.output = tuple(re.findall(r"\(([^)]*)\)", out)[0].split(","))
         self.out_dims = tuple(Dim.parse(s) for s in self.output)
+        # for `apply`: each input letter with its constant (None for a size letter),
+        # each output a letter to look up or a Dim to substitute into
+        self.plan = [tuple((letter, Dim.of(int(letter)) if letter.isdigit() else None) for letter in p)
+                     for p in self.inputs]
+        letters = {letter for p in self.inputs for letter in p}
+        self.out_plan = tuple(od.name if od.name in letters else od for od in self.out_dims)
 
     def _bind(self, shapes, unify, fresh):
         if len(shapes) != len(self.inputs):
@@ -336,5 +337,15 @@ class Signature:
         return self._bind(shapes, U.unify, lambda d: U.fresh())
 
     def apply(self, shapes):
-        return self._bind(shapes, lambda a, b: a == b, lambda d: d)
+        """The output shape for concrete input shapes (the hot path: every node's
+        shape is computed here once)."""
+        if len(shapes) != len(self.plan):
+            raise ShapeMismatch(f"takes {len(self.inputs)} argument(s), got {len(shapes)}")
+        env: dict = {}
+        for k, (pattern, shape) in enumerate(zip(self.plan, shapes)):
+            for (letter, const), d in zip(pattern, shape):
+                want = const if const is not None else env.setdefault(letter, d)
+                if want is not d and want != d:
+                    raise ShapeMismatch(self.text, (k,))
+        return tuple(env[o] if isinstance(o, str) else o.subs(env) for o in self.out_plan)
 

@@ -59,6 +59,8 @@ def _most_saving(e, tried):
     inside other candidates waits for them (a@b.T inside a@b.T + b@a.T); one that
     also occurs elsewhere may go first (X.T@A@X in det(X.T@A@X) and in
     inv(X.T@A@X): naming it names both)."""
+    if e.size < 2 * MIN_SIZE + 1:
+        return None   # no room for two occurrences of a subexpression worth a name
     count = occurrences(e)
     candidates = {}   # node -> (saving, size)
     for n in walk(e):
