@@ -212,9 +212,12 @@ class Apply(Expr):
     __slots__ = ()
 
     def __new__(cls, op: str, args=(), attrs=()):
-        node = super().__new__(cls, op, tuple(args), tuple(attrs))
-        if node.op is None:
-            node.op, node.args, node.attrs = node.key
+        key = (op, tuple(args), tuple(attrs))
+        ref = _interned.get((cls, key))   # Expr.__new__, inlined: the hottest constructor
+        node = ref() if ref is not None else None
+        if node is None:
+            node = super().__new__(cls, *key)
+            node.op, node.args, node.attrs = key
         return node
 
     def _compute_shape(self):
@@ -255,6 +258,7 @@ def neg(x: Expr) -> Expr:
 
 
 ONE = Num(1)
+ZERO = Num(0)   # held here, so every Num(0) is this node (interned): is_zero is a test of identity
 
 
 def zeros(shape) -> Expr:
@@ -262,7 +266,7 @@ def zeros(shape) -> Expr:
 
 
 def is_zero(e: Expr) -> bool:
-    return (isinstance(e, Num) and e.value == 0) or e.op == "zeros"
+    return e is ZERO or e.op == "zeros"
 
 
 def identity(n) -> Expr:
@@ -295,16 +299,22 @@ def substitute(e: Expr, mapping: dict, memo=None) -> Expr:
 
 
 def walk(e: Expr):
-    """Every distinct node below e, children before parents (a topological order)."""
-    seen, out, stack = set(), [], [(e, False)]
+    """Every distinct node below e, children before parents (a topological order:
+    depth first, arguments in order, each node at its first visit)."""
+    if not e.args:
+        return [e]
+    seen, out = {e}, []
+    stack = [(e, iter(e.args))]
     while stack:
-        node, done = stack.pop()
-        if done:
+        node, rest = stack[-1]
+        for a in rest:
+            if a not in seen:
+                seen.add(a)
+                if a.args:
+                    stack.append((a, iter(a.args)))
+                    break
+                out.append(a)
+        else:
+            stack.pop()
             out.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        stack.extend((a, False) for a in reversed(node.args))
     return out

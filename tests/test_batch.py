@@ -538,3 +538,25 @@ def test_batch_undecodable_bytes_fail_their_line_only(tmp_path):
     r = CliRunner().invoke(main, ["batch", str(f)])
     assert r.exit_code == 1
     assert r.stdout == "A.T\n" and "line 1" in r.stderr
+
+
+def test_split_line_agrees_with_shlex():
+    """batch splits plain lines with a regular expression (faster than shlex): on
+    random lines of quotes, comments, escapes and odd whitespace it gives shlex's
+    words, or fails where shlex fails."""
+    import random
+    import shlex
+
+    from matcalc.cli import split_line
+    rng = random.Random(7)
+    alphabet = "ab-'\"\\#\t\n\r \u00a0\x0b"
+    lines = ["grad 'tr(A@X)' --wrt X", "  dir 'alpha*X' --wrt X --along V  ", "grad a''b", "grad 'unclosed"]
+    lines += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(20000)]
+    for line in lines:
+        try:
+            want = shlex.split(line, comments=True)
+        except ValueError:
+            with pytest.raises(ValueError):
+                split_line(line)
+            continue
+        assert split_line(line) == want, line

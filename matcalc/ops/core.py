@@ -18,7 +18,7 @@ import weakref
 from fractions import Fraction
 
 from ..errors import MathError
-from ..expr import MADE, ONE, Apply, Num, Sym, identity, is_zero, make, ones, zeros
+from ..expr import MADE, ONE, REGISTRY, ZERO, Apply, Num, Sym, identity, is_zero, make, ones, zeros
 from ..shapes import SCALAR, Dim, ShapeMismatch, is_scalar
 from . import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_POSTFIX, PREC_POW, Op, register, sig)
 
@@ -128,19 +128,27 @@ def canon_mul(args, attrs):
         return ONE
     flat = []
     for a in args:
-        flat.extend(a.args if a.op == "mul" else (a,))
+        if a.op == "mul":
+            flat.extend(a.args)
+        else:
+            flat.append(a)
     shape = _broadcast(None, [f.shape for f in flat], ())
-    coef = 1
+    coef = None   # 1 until a constant factor comes (Fraction arithmetic is slow)
     powers: dict = {}
     for f in flat:
-        if is_zero(f):
-            return zero_like(shape)
-        if isinstance(f, Num):
-            coef *= f.value
+        op = f.op
+        if op is None and type(f) is Num:
+            if f is ZERO:
+                return zero_like(shape)
+            coef = f.value if coef is None else coef * f.value
             continue
-        base, k = _base_exponent(f)
+        if op == "zeros":
+            return zero_like(shape)
+        base, k = _base_exponent(f) if op == "pow" or op == "sqrt" else (f, 1)
         powers[base] = powers.get(base, 0) + k
-    if coef == 0:
+    if coef is None:
+        coef = 1
+    elif coef == 0:
         return zero_like(shape)
     _logistic(powers)
     scalars, mats = [], []
@@ -274,11 +282,16 @@ def _power_of(a):
     return a, 1
 
 
+_POWER_OPS = frozenset({"matpow", "inv", "T"})
+
+
 def _merge_powers(chain):
     """X@X -> matpow(X, 2), matpow(X, 2)@X -> matpow(X, 3), inv(A)@A -> I (dropped)."""
+    powers = [_power_of(a) if a.op in _POWER_OPS else (a, 1) for a in chain]
+    if all(k == 1 for _, k in powers) and all(powers[j][0] is not powers[j + 1][0] for j in range(len(powers) - 1)):
+        return chain   # nothing to merge (the common case)
     out = []  # (base, exponent)
-    for a in chain:
-        base, k = _power_of(a)
+    for base, k in powers:
         if out and out[-1][0] is base:
             out[-1] = (base, out[-1][1] + k)
             if out[-1][1] == 0:
@@ -298,21 +311,28 @@ def _merge_powers(chain):
 def canon_matmul(args, attrs):
     flat = []
     for a in args:
-        flat.extend(a.args if a.op == "matmul" else (a,))
+        if a.op == "matmul":
+            flat.extend(a.args)
+        else:
+            flat.append(a)
     shape = _chain(None, [a.shape for a in flat], ())
-    if any(is_zero(a) for a in flat):
-        return zero_like(shape)
     scalars, chain = [], []
+    for a in flat:
+        if a is ZERO or a.op == "zeros":
+            return zero_like(shape)
     for a in flat:
         if a.is_scalar:
             scalars.append(a)
             continue
-        s, m = _scalar_part(a)
-        scalars.extend(s)
-        if m.op == "matmul":
-            chain.extend(m.args)
-        elif m.op != "I":
-            chain.append(m)
+        op = a.op
+        if op == "mul":
+            s, a = _scalar_part(a)
+            scalars.extend(s)
+            op = a.op
+        if op == "matmul":
+            chain.extend(a.args)
+        elif op != "I":
+            chain.append(a)
     chain = _merge_powers(chain)
     chain = _pull_scalar_runs(chain, scalars)
     if not chain:
@@ -386,14 +406,9 @@ def _transposed(x):
         return x if x.props & SYMMETRIC_PROPS else Apply("T", (x,))
     if x.op == "T":
         return x.args[0]
-    rule = _registry()[x.op].transpose
+    rule = REGISTRY[x.op].transpose
     out = rule(x) if rule else None
     return Apply("T", (x,)) if out is None else out
-
-
-def _registry():
-    from ..expr import REGISTRY
-    return REGISTRY
 
 
 # ---- powers -----------------------------------------------------------------
