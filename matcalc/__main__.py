@@ -1,3 +1,3 @@
-from .cli import run_main
+from .console import main
 
-run_main()
+main()

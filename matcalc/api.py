@@ -3,7 +3,6 @@ substitute) → simplify → Result.  Every public function and every CLI comman
 goes through `derive`."""
 from __future__ import annotations
 
-import difflib
 import sys
 
 from .errors import CheckError, InternalError, LimitError, MatcalcError, MathError, ShapeError, UsageError
@@ -39,6 +38,7 @@ def targets(prob: Problem, wrt) -> list:
     out = []
     for name in ([wrt] if isinstance(wrt, str) else wrt):
         if name not in prob.symbols:
+            import difflib
             close = difflib.get_close_matches(name, list(prob.symbols), n=1)
             known = ", ".join(sorted(prob.symbols)) or "none"
             raise UsageError(f"--wrt {name}: no symbol {name} in the expression"

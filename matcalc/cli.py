@@ -19,6 +19,7 @@ from typing import cast
 
 import click
 
+from .console import quiet_pipe as _quiet_pipe, render_plain, write as _write
 from .env import Environment
 from .errors import MatcalcError
 
@@ -165,18 +166,6 @@ def _flush_or_quiet():
         pass
 
 
-def _quiet_pipe():
-    """stdout was closed (`matcalc batch big | head`): point it at /dev/null so the
-    interpreter's last flush cannot complain, and end with success."""
-    import os
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-    sys.exit(0)
-
-
 # ---- the deadline behind --timeout ------------------------------------------------
 class Timeout(BaseException):
     """Raised by the SIGALRM handler.  A BaseException, so that no `except Exception`
@@ -321,49 +310,10 @@ def run(ctx, command, expr, wrt, declare, fmt, check, steps, seed, color, timeou
     _write(st.env.stdout, rendered)
 
 
-def _write(stream, text: str | None):
-    """Write and flush (answers stream out line by line).  A closed stdout ends the
-    run quietly here: click would turn EPIPE into exit 1."""
-    try:
-        if text:
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:  # lone surrogates from undecodable argv bytes: keep output valid UTF-8
-                text = text.encode("utf-8", "replace").decode("utf-8")
-            stream.write(text)
-        stream.flush()
-    except BrokenPipeError:
-        _quiet_pipe()
-
-
 def render(results, st: State, fmt: str, color: str, value: bool = False) -> str | None:
     """The results as the text to print; `pretty` is written by rich directly (None)."""
-    if fmt == "json":
-        import json
-        parts = []
-        for r in results:
-            d = r.to_dict()
-            if st.line is not None:
-                d["line"] = st.line
-            parts.append(json.dumps(d, ensure_ascii=False) + "\n")
-        return "".join(parts)
-    if fmt == "text":
-        parts = []
-        for r in results:
-            if len(results) > 1:
-                parts.append(f"# {r.command} wrt {r.wrt}\n")
-            parts.extend(line + "\n" for line in r.steps_in("text"))   # --steps: the derivation first
-            parts.append(str(r) + "\n")
-        return "".join(parts)
-    if fmt == "latex":
-        return "".join("".join(line + "\n" for line in r.steps_in("latex")) + r.latex_block(len(results) > 1)
-                       for r in results)
-    if fmt == "numpy":
-        parts = []
-        for k, r in enumerate(results):
-            src = r.numpy(value=value)
-            parts.append(src if k == 0 else src.replace("import numpy as np\n", "", 1))
-        return "".join(parts)
+    if fmt != "pretty":
+        return render_plain(results, fmt, st.line, value)
     from .printers.rich_out import show_results
     show_results(results, st.env.stdout, st.env.color(color, "stdout"))
     # elem --index: why not a 4-D tensor (cast: mypy does not narrow through `- {None}`)

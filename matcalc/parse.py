@@ -18,13 +18,12 @@ pass well inside Python's default recursion limit.
 """
 from __future__ import annotations
 
-import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import count
 import sys
-from pathlib import Path
 from typing import Collection, NoReturn, cast
 
 from .errors import LimitError, MatcalcError, ParseError, UsageError
@@ -34,9 +33,10 @@ from .shapes import SCALAR, Dim
 
 PROPS = ("symmetric", "diagonal", "spd", "orthogonal")
 # inside the wheel the grammar sits in the package; in a source checkout, beside it
-GRAMMAR = next((p for p in (Path(__file__).with_name("grammar") / "matcalc.lark",
-                            Path(__file__).parent.parent / "grammar" / "matcalc.lark") if p.exists()),
-               Path(__file__).with_name("grammar") / "matcalc.lark")
+_HERE = os.path.dirname(os.path.abspath(__file__))   # os.path, not pathlib: pathlib costs a one-liner ~5 ms
+GRAMMAR = next((p for p in (os.path.join(_HERE, "grammar", "matcalc.lark"),
+                            os.path.join(os.path.dirname(_HERE), "grammar", "matcalc.lark")) if os.path.exists(p)),
+               os.path.join(_HERE, "grammar", "matcalc.lark"))
 MAX_INPUT = 100_000       # characters of an expression (or a -d clause)
 MAX_DEPTH = 500           # nesting of operators; chains (+ -, * / @) and parentheses are free
 MAX_NODES = 20_000        # operators and operands in one input
@@ -172,8 +172,9 @@ _LATEX_OPS = [  # (regex, replacement), applied in order
      r"varphi|chi|psi|omega|tr|trace|det|log|exp|sin|cos|tanh|sqrt|sum|diag|vec|inv)\b", r"\1"),
     (r"\\sqrt\s*\{([^{}]*)\}", r"sqrt(\1)"),
 ]
-_INVERSE = re.compile(r"(\b[A-Za-z_]\w*|\))\s*\^\s*(?:\{\s*-\s*1\s*\}|\(\s*-\s*1\s*\)|-\s*1\b)")
-_TOKEN = re.compile(r"\.T\b|\*\*|[A-Za-z_α-ωΑ-Ω]\w*|\d+\.?\d*(?:[eE][+-]?\d+)?|\s+|.", re.S)
+# patterns as text: re caches what it compiles, and only a rewrite (an error) needs them
+_INVERSE = r"(\b[A-Za-z_]\w*|\))\s*\^\s*(?:\{\s*-\s*1\s*\}|\(\s*-\s*1\s*\)|-\s*1\b)"
+_TOKEN = r"(?s)\.T\b|\*\*|[A-Za-z_α-ωΑ-Ω]\w*|\d+\.?\d*(?:[eE][+-]?\d+)?|\s+|."
 
 
 def _norms(text: str) -> str:
@@ -191,7 +192,7 @@ def _norms(text: str) -> str:
 def _inverse(text: str) -> str:
     """X^{-1} -> inv(X); (…)^{-1} -> inv(…)."""
     for _ in range(20):
-        m = _INVERSE.search(text)
+        m = re.search(_INVERSE, text)
         if m is None:
             return text
         head = m.group(1)
@@ -217,7 +218,7 @@ _GREEK = set("alpha beta gamma delta epsilon varepsilon eta theta kappa lambda m
 def _implicit_products(text: str) -> str:
     """Juxtaposition is a product on paper: `X.T A` -> `X.T@A`, `2 X` and `lambda X` -> `*`."""
     out, prev, scalar, groups = [], None, False, []   # prev: last non-space token; scalar: it ends a scalar
-    for tok in _TOKEN.findall(text):
+    for tok in re.findall(_TOKEN, text):
         if tok.isspace():
             out.append(tok)
             continue
@@ -461,6 +462,7 @@ class _Builder:
             return special(meta, args)
         op = FUNCTIONS.get(fname)
         if op is None or op.nargs == 0:
+            import difflib
             close = difflib.get_close_matches(fname, sorted(FUNCTIONS), n=1)
             if not close:
                 close = [f for f in sorted(FUNCTIONS) if f.lower() == fname.lower()][:1]
@@ -534,6 +536,7 @@ class _Builder:
         elif len(text) == 3 and (text[1] == "x" or (isinstance(text[1], Tree) and text[1].data == "times")):
             shape = (d(text[0]), d(text[2]))
         elif text:
+            import difflib
             close = difflib.get_close_matches(str(rest[0]), PROPS, n=1)
             extra = f"; did you mean '{close[0]}'?" if close else ""
             self.fail(f"cannot read the declaration of {name}: write properties ({', '.join(PROPS)}) "

@@ -23,7 +23,6 @@ that every numeric check evaluates.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -272,6 +271,7 @@ class Result:
 
     def to_json(self) -> str:
         """One JSON object (SPEC §2), on one line."""
+        import json
         return json.dumps(self.to_dict(), ensure_ascii=False)
 
 

@@ -25,7 +25,7 @@ def imported(args, tmp_path) -> tuple:
     for line in p.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             mods.add(line.rsplit("|", 1)[1].strip())
-    assert "matcalc.cli" in mods            # the hook really saw the imports
+    assert "matcalc.api" in mods            # the hook really saw the imports
     return mods, p.stdout
 
 
@@ -38,6 +38,17 @@ def test_startup_oneliner_imports_no_numpy_sympy_rich(fmt, tmp_path):
     mods, out = imported(["grad", EXPR, "--wrt", "M", "--format", fmt], tmp_path)
     assert out.strip()
     assert heavy(mods) == set()
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_startup_plain_oneliner_does_not_import_click(fmt, tmp_path):
+    """A plain one-liner is answered by matcalc/console.py: click and the command
+    tree are imported only for the rest (flags, errors, pretty output, batch)."""
+    mods, out = imported(["grad", EXPR, "--wrt", "M", "--format", fmt], tmp_path)
+    assert out.strip()
+    assert "click" not in mods and "matcalc.cli" not in mods
+    mods, _ = imported(["grad", EXPR, "--wrt", "M", "--format", fmt, "--steps"], tmp_path)
+    assert "click" in mods                  # a flag: the click CLI
 
 
 def test_startup_batch_text_imports_no_numpy_sympy_rich(tmp_path):
