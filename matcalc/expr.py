@@ -18,7 +18,7 @@ import weakref
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .shapes import SCALAR, is_scalar
+from .shapes import SCALAR, Dim, is_scalar
 
 # op name -> ops.Op; filled by matcalc.ops at import time
 REGISTRY: dict = {}
@@ -243,6 +243,8 @@ def make(op: str, *args, attrs=()) -> Expr:
         if len(MADE) >= MAX_MADE:
             MADE.clear()
         MADE[key] = hit
+        if hit.args:   # a canonical form is its own canonical form: rebuilding it is free
+            MADE.setdefault((hit.op, hit.args, hit.attrs), hit)
     return hit
 
 
@@ -270,7 +272,6 @@ def is_zero(e: Expr) -> bool:
 
 
 def identity(n) -> Expr:
-    from .shapes import Dim
     return ONE if Dim.of(n).is_one else Apply("I", (), (n,))
 
 

@@ -25,7 +25,7 @@ _OF: dict = {}
 
 
 class Dim:
-    __slots__ = ("terms", "_hash", "_names", "name", "is_one")
+    __slots__ = ("terms", "_hash", "_names", "_str", "name", "is_one")
     name: str | None   # the name when the Dim is exactly one name (n), else None
     is_one: bool       # the constant 1
 
@@ -34,7 +34,7 @@ class Dim:
             terms = tuple(sorted((m, c) for m, c in terms.items() if c))
         self.terms = terms
         self._hash = hash(terms)
-        self._names = None
+        self._names = self._str = None
         # asked millions of times (shape checks): plain attributes, not properties
         self.name = terms[0][0][0] if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1 else None
         self.is_one = terms == (((), 1),)
@@ -119,6 +119,11 @@ class Dim:
         return sum(c * _prod(sizes[v] for v in m) for m, c in self.terms)
 
     def __str__(self):
+        if self._str is None:
+            self._str = self._text()
+        return self._str
+
+    def _text(self) -> str:
         if not self.terms:
             return "0"
         parts = []

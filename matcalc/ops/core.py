@@ -103,7 +103,9 @@ def canon_add(args, attrs):
             continue
         c, rest = split_coefficient(t)
         coefs[rest] = coefs.get(rest, 0) + c
-    items = sorted(((c, r) for r, c in coefs.items() if c), key=lambda cr: (cr[0] < 0, cr[1].order))
+    items = [(c, r) for r, c in coefs.items() if c]
+    if len(items) > 1:
+        items.sort(key=lambda cr: (cr[0] < 0, cr[1].order))
     if not items:
         return zero_like(flat[0].shape)
     if len(items) == 1:
@@ -162,11 +164,15 @@ def canon_mul(args, attrs):
             (scalars if f.is_scalar else mats).append(f)
     if len(mats) > 1:  # ones(n,m) is the unit of ⊙
         mats = [f for f in mats if f.op != "ones"] or mats[:1]
-    if any(f.op == "I" for f in mats):  # I ⊙ M = I ⊙ Mᵀ: the diagonal does not see the transpose
+    if len(mats) > 1 and any(f.op == "I" for f in mats):  # I ⊙ M = I ⊙ Mᵀ: the diagonal does not see the transpose
         mats = [min((f, make("T", f)), key=lambda g: g.size) for f in mats]  # ties keep the form written
     if not mats and not is_scalar(shape):
         mats = [ones(shape)]
-    factors = sorted(scalars, key=lambda f: f.order) + sorted(mats, key=lambda f: (f.op != "I", f.order))
+    if len(scalars) > 1:
+        scalars.sort(key=lambda f: f.order)
+    if len(mats) > 1:
+        mats.sort(key=lambda f: (f.op != "I", f.order))
+    factors = scalars + mats
     if coef != 1 or not factors:
         factors.insert(0, Num(coef))
     if len(factors) == 1:

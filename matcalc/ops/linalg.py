@@ -49,6 +49,8 @@ def canon_tr(args, attrs):
         chains = [x.args, tuple(make("T", a) for a in reversed(x.args))]
         best = min((c[k:] + c[:k] for c in chains for k in range(len(c))),
                    key=lambda c: tuple(a.order for a in c))
+        if best == x.args:   # already the representative
+            return Apply("tr", (x,))
         x = make("matmul", *best)
         if x.op != "matmul" or x.args != tuple(best):   # A@B@A rotated to A@A@B merges into
             return make("tr", x)                       # matpow(A, 2)@B: rotate that chain again
