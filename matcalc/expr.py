@@ -14,7 +14,7 @@ shape from its arguments through the operator's rule, once.
 """
 from __future__ import annotations
 
-import weakref
+import sys
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -23,15 +23,25 @@ from .shapes import SCALAR, Dim, is_scalar
 # op name -> ops.Op; filled by matcalc.ops at import time
 REGISTRY: dict = {}
 
-# (class, key) -> weak reference to the node: a node lives while something uses it.
-# A plain dict of KeyedRefs, not a WeakValueDictionary: node construction is the
-# hottest path in matcalc, and the latter's get() is a Python-level method.
+# (class, key) -> node.  Held strongly, and swept (`sweep`) after each derivation:
+# a node nothing else holds leaves the table then, and dies.  Cheaper than weak
+# references (a weakref with a callback per node, on the hottest path of all), and
+# as safe: a node leaves the table only when nothing else can reach it, so two
+# equal nodes never coexist.
 _interned: dict = {}
+SWEEP_AT = 200_000   # table size that triggers a sweep on its own (library use without derive)
 
 
-def _gone(ref, table=_interned):
-    if table.get(ref.key) is ref:
-        del table[ref.key]
+def sweep() -> None:
+    """Drop the nodes that only the table holds.  Newest first: a parent goes
+    before its children (it was built after them), so one pass frees a whole
+    expression.  CPython's reference counts say who holds a node."""
+    table, refcount = _interned, sys.getrefcount
+    keys = list(table)
+    while keys:
+        full = keys.pop()   # popped, not iterated: a key kept in `keys` would keep its children alive
+        if refcount(table[full]) <= 2:   # the table and refcount's own argument
+            del table[full]
 
 
 class Expr:
@@ -55,14 +65,15 @@ class Expr:
 
     def __new__(cls, *key):
         full = (cls, key)
-        ref = _interned.get(full)
-        node = ref() if ref is not None else None
+        node = _interned.get(full)
         if node is None:
+            if len(_interned) >= SWEEP_AT:
+                sweep()
             node = object.__new__(cls)
             node.key = key
             node.op, node.args, node.attrs = None, (), ()
             node._shape = node._free = node._size = node._order = node._transpose = node._symmetric = None
-            _interned[full] = weakref.KeyedRef(node, _gone, full)
+            _interned[full] = node
         return node
 
     def __init__(self, *key):
@@ -213,8 +224,7 @@ class Apply(Expr):
 
     def __new__(cls, op: str, args=(), attrs=()):
         key = (op, tuple(args), tuple(attrs))
-        ref = _interned.get((cls, key))   # Expr.__new__, inlined: the hottest constructor
-        node = ref() if ref is not None else None
+        node = _interned.get((cls, key))   # Expr.__new__, inlined: the hottest constructor
         if node is None:
             node = super().__new__(cls, *key)
             node.op, node.args, node.attrs = key

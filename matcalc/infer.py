@@ -308,6 +308,8 @@ def infer(parsed: Parsed, *, scalar: bool = False, command: str = "grad") -> Pro
                        for name, (value, _) in parsed.definitions.items()}
     except ShapeMismatch as exc:  # a constraint inference could not see (sizes of products)
         raise ShapeError(f"shape mismatch: {exc.message}", source=parsed.source) from None
+    finally:   # build refers to itself: break the cycle, so the raw nodes die now (expr.sweep), not at gc
+        del build
     return Problem(parsed.source, expr, symbols, definitions)
 
 
@@ -332,4 +334,7 @@ def expand_definitions(parsed: Parsed, node=None, depth: int = 0):
                 parsed.spans.setdefault(hit, parsed.spans[n])
         return hit
 
-    return sub(node)
+    try:
+        return sub(node)
+    finally:   # sub refers to itself: break the cycle (see infer)
+        del sub

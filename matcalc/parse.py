@@ -306,18 +306,18 @@ class _Builder:
         raise cls(message, source=self.source, column=col, line=line, length=length, hint=hint)
 
     def node(self, tree):
-        from lark import Token
-        if isinstance(tree, Token):
+        data = getattr(tree, "data", None)
+        if data is None:   # a Token
             return tree
-        if tree.data == "paren":
+        if data == "paren":
             return self.paren(tree)
-        if tree.data in CHAINS:
+        if data in CHAINS:
             out = self.chain(tree)
         else:
-            method = getattr(self, "r_" + tree.data, None)
-            if method is None:  # pragma: no cover - every rule has a method
-                raise ParseError(f"internal: no rule for {tree.data}")
-            out = method(tree.meta, *tree.children)
+            rule = _RULES.get(data)
+            if rule is None:  # pragma: no cover - every rule has a method
+                raise ParseError(f"internal: no rule for {data}")
+            out = rule(self, tree.meta, *tree.children)
         if self.positions and not isinstance(out, (Declaration, tuple, list)) and out is not None \
                 and hasattr(tree.meta, "start_pos"):
             self.spans.setdefault(out, (tree.meta.start_pos, tree.meta.end_pos))
@@ -378,6 +378,8 @@ class _Builder:
         """An exact rational, within a double's range: later passes order, print and
         evaluate numbers as floats, and 1e400 or 1e-400 has no float."""
         text = str(tok)
+        if text.isdigit() and len(text) <= 15:   # the usual small integer: no Fraction parsing
+            return Num(int(text))
         mantissa, _, exponent = text.lower().partition("e")
         digits = mantissa.replace(".", "")
         if len(digits) > MAX_DIGITS:
@@ -545,6 +547,9 @@ class _Builder:
 
     def r_define(self, meta, name, value):
         return ("define", str(name), self.e(value), _span(meta))
+
+
+_RULES = {name[2:]: f for name, f in vars(_Builder).items() if name.startswith("r_")}   # tree.data -> method
 
 
 def _span(meta) -> tuple:

@@ -72,4 +72,7 @@ def jacobian(L, dX):
             return J(e.args[0])
         raise UnsupportedError(f"the Jacobian through {op or e} is not supported yet")
 
-    return J(L)
+    try:
+        return J(L)
+    finally:   # J and _rule refer to each other: break the cycle, so the nodes die now, not at gc
+        del J, _rule

@@ -18,7 +18,7 @@ import weakref
 from fractions import Fraction
 
 from ..errors import MathError
-from ..expr import MADE, ONE, REGISTRY, ZERO, Apply, Num, Sym, identity, is_zero, make, ones, zeros
+from ..expr import MADE, ONE, REGISTRY, ZERO, sweep, Apply, Num, Sym, identity, is_zero, make, ones, zeros
 from ..shapes import SCALAR, Dim, ShapeMismatch, is_scalar
 from . import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_POSTFIX, PREC_POW, Op, register, sig)
 
@@ -388,6 +388,7 @@ def end_derivation() -> None:
     """Let the derivation's working set go and reset its budgets."""
     _RECENT.clear()
     MADE.clear()
+    sweep()
     BUDGET["matpow terms"] = 0
 
 
