@@ -19,7 +19,7 @@ from typing import cast
 
 import click
 
-from .console import quiet_pipe as _quiet_pipe, render_plain, write as _write
+from .console import plain_command, quiet_pipe as _quiet_pipe, render_plain, write as _write
 from .env import Environment
 from .errors import MatcalcError
 
@@ -281,7 +281,14 @@ def _read_expr(expr: str, st: State) -> str:
 
 
 def run(ctx, command, expr, wrt, declare, fmt, check, steps, seed, color, timeout=None, value=False, **extra):
-    st = _state(ctx)
+    code = answer(_state(ctx), command, expr, wrt, declare, fmt, check, steps, seed, color, timeout, value, **extra)
+    if code:
+        ctx.exit(code)
+
+
+def answer(st: State, command, expr, wrt=(), declare=None, fmt=None, check=False, steps=False, seed=None,
+           color=None, timeout=None, value=False, **extra) -> int:
+    """One derivative command: the answer written, or the error reported; the exit code."""
     fmt = fmt or st.format or st.env.default_format()
     color = color or st.color or "auto"
     timeout = st.timeout if timeout is None else timeout
@@ -296,18 +303,16 @@ def run(ctx, command, expr, wrt, declare, fmt, check, steps, seed, color, timeou
             rendered = render(results, st, fmt, color, value=value)
     except MatcalcError as err:
         report(err, st, fmt, color, text)
-        ctx.exit(err.exit_code)
-        return
+        return err.exit_code
     except Timeout:
         limit.close()
         report(_timeout_error(timeout), st, fmt, color, text)
-        ctx.exit(1)
-        return
+        return 1
     except RecursionError:
         report(_error("the expression is nested too deeply", "limit"), st, fmt, color, text)
-        ctx.exit(1)
-        return
+        return 1
     _write(st.env.stdout, rendered)
+    return 0
 
 
 def render(results, st: State, fmt: str, color: str, value: bool = False) -> str | None:
@@ -525,11 +530,16 @@ def run_line(line: str, number: int, parent: State, fmt: str, color: str | None 
     if args[0] == "matcalc":
         args = args[1:]
     try:
-        fast = _fast_params(args, st) if FAST_LINES else None
-        if fast is not None:
-            code = _invoke(fast[0], fast[1], st)
+        plain = plain_command(args) if FAST_LINES else None
+        if plain is not None:   # the usual line: straight to the answer, no click context
+            command, expr, options = plain
+            code = answer(st, command, expr, options.pop("wrt", ()), **options)
         else:
-            code = main.main(args, prog_name="matcalc", standalone_mode=False, obj=st)
+            fast = _fast_params(args, st) if FAST_LINES else None
+            if fast is not None:
+                code = _invoke(fast[0], fast[1], st)
+            else:
+                code = main.main(args, prog_name="matcalc", standalone_mode=False, obj=st)
     except click.exceptions.Abort:
         raise KeyboardInterrupt from None
     except click.ClickException as exc:
