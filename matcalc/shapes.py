@@ -25,7 +25,7 @@ _OF: dict = {}
 
 
 class Dim:
-    __slots__ = ("terms", "_hash", "_names", "_str", "name", "is_one")
+    __slots__ = ("terms", "_hash", "_names", "_str", "name", "is_one", "is_const")
     name: str | None   # the name when the Dim is exactly one name (n), else None
     is_one: bool       # the constant 1
 
@@ -38,6 +38,7 @@ class Dim:
         # asked millions of times (shape checks): plain attributes, not properties
         self.name = terms[0][0][0] if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1 else None
         self.is_one = terms == (((), 1),)
+        self.is_const = all(not m for m, _ in terms)
 
     @staticmethod
     def of(x) -> "Dim":
@@ -87,10 +88,6 @@ class Dim:
         return self._hash
 
     # queries -----------------------------------------------------------
-    @property
-    def is_const(self) -> bool:
-        return all(not m for m, _ in self.terms)
-
     @property
     def value(self) -> int:
         return sum(c for m, c in self.terms if not m)

@@ -14,8 +14,13 @@ from ..ops.core import zero_like
 
 
 def transpose(L: Expr, dX: Sym, G: Expr, record=None) -> Expr:
-    name = dX.name
-    order = [n for n in walk(L) if name in n.free]
+    depends: dict = {dX: True}   # walk visits children first
+    order = []
+    for n in walk(L):
+        if n is not dX:
+            depends[n] = any(depends[a] for a in n.args)
+        if depends[n]:
+            order.append(n)
     pending: dict = {L: [G]}
     found = []
     for node in reversed(order):  # parents before children
@@ -30,9 +35,11 @@ def transpose(L: Expr, dX: Sym, G: Expr, record=None) -> Expr:
         if entry.adjoint is None:
             raise UnsupportedError(f"no adjoint rule for {node.op}: the gradient through it is not supported yet")
         for k, a in enumerate(node.args):
-            if name in a.free:
+            if depends[a]:
                 c = entry.adjoint(node, k, g)
                 if record is not None:
                     record(node, k, g, c)
                 pending.setdefault(a, []).append(c)
+    if len(found) == 1:
+        return found[0]
     return make("add", *found) if found else zero_like(dX.shape)

@@ -14,12 +14,15 @@ from ..ops.core import zero_like
 
 def differential(F: Expr, X: Sym, dX: Expr, record=None) -> Expr:
     tangents: dict = {}
+    constant: dict = {X: False}   # node -> it does not depend on X (walk visits children first)
     for node in walk(F):
         if node is X:
             tangents[node] = dX
-        elif X.name not in node.free:
+        elif not node.args or all(constant[a] for a in node.args):
+            constant[node] = True
             tangents[node] = zero_like(node.shape)
         else:
+            constant[node] = False
             entry = REGISTRY[node.op]
             if entry.diff is None:
                 raise UnsupportedError(f"the derivative of {entry.call[0] if entry.call else node.op} "

@@ -89,6 +89,8 @@ def zero_like(shape):
 def canon_add(args, attrs):
     if not args:
         return Num(0)
+    if len(args) == 1 and args[0].op != "add":   # a canonical term is its own sum
+        return args[0] if not is_zero(args[0]) else zero_like(args[0].shape)
     live = [split_coefficient(a) for a in args if not is_zero(a)]
     if live and all(r is live[0][1] for _, r in live):
         # Q + Q is 2*Q, not the distributed 2*M@M.T - 2*I: keep shared sums whole
