@@ -221,6 +221,8 @@ class Unifier:
     def unify(self, a, b) -> bool:
         """Make a == b; False when that is impossible."""
         ra, rb = self.resolve(a), self.resolve(b)
+        if ra is rb or ra.terms == rb.terms:   # the usual case once sizes are known
+            return True
         for v, other in ((ra, rb), (rb, ra)):  # a lone variable takes the other side whole
             if len(v.terms) == 1 and v.terms[0][1] == 1 and len(v.terms[0][0]) == 1 \
                     and is_var(v.terms[0][0][0]) and v.terms[0][0][0] not in other.names():

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..expr import REGISTRY, Num, Sym
+from ..expr import REGISTRY, Num, Sym, make
 from ..ops import PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW
+from ..ops.core import scaled, split_coefficient
+
+
+_METHODS: dict = {}   # (printer class, op) -> its _print_<op> function, or None
 
 
 class Printer:
@@ -60,16 +64,18 @@ class Printer:
         hit = self.memo.get(e)
         if hit is not None:
             return hit
-        if isinstance(e, Sym):
-            out = self.symbol(e)
-        elif isinstance(e, Num):
-            out = self.number(e.value)
-        elif not self.sized and (e.op == "kron" or e.is_scalar and not e.free and
+        op = e.op
+        if op is None:
+            out = self.symbol(e) if isinstance(e, Sym) else self.number(e.value)
+        elif not self.sized and (op == "kron" or e.is_scalar and not e.free and
                                  any(not a.is_scalar for a in e.args)):
             out = self._with_sizes(e)   # tr(I), kron(I, A): nothing around says which I
         else:
-            method = getattr(self, "_print_" + e.op, None)
-            out = method(e) if method else self.template(e)
+            key = (type(self), op)
+            method = _METHODS.get(key, False)
+            if method is False:   # the _print_<op> method of this printer class, looked up once
+                method = _METHODS[key] = getattr(type(self), "_print_" + op, None)
+            out = method(self, e) if method else self.template(e)
         self.memo[e] = out
         return out
 
@@ -123,7 +129,6 @@ class Printer:
     def display_order(terms):
         """Positive terms first (as canonical), and products before lone symbols, as
         people write them: D@x + d, (A + A.T)@x + b; otherwise the canonical order."""
-        from ..ops.core import split_coefficient
 
         def key(t):
             c, rest = split_coefficient(t)
@@ -133,7 +138,6 @@ class Printer:
     @staticmethod
     def negated(t):
         """(True, -t) when t prints with a leading minus."""
-        from ..ops.core import scaled, split_coefficient
         c, rest = split_coefficient(t)
         if c < 0:
             return True, scaled(-c, rest)
@@ -142,7 +146,6 @@ class Printer:
     # ---- products ----------------------------------------------------------------------
     def split_mul(self, e):
         """coefficient, numerator factors, denominator factors (with positive exponents)."""
-        from ..expr import make
         coef, num, den = Fraction(1), [], []
         for f in e.args:
             if isinstance(f, Num):

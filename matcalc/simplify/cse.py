@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 
 from ..expr import Apply, Sym, make, walk
+from ..ops.core import split_coefficient
 
 MIN_SIZE = 4   # nodes: smaller subexpressions are never named
 SAVING = 6     # nodes a name must save: (occurrences - 1) × size
@@ -99,7 +100,6 @@ def _dependency_order(defs):
 
 def _combination_of_symbols(n) -> bool:
     """x - mu, a + 2*b.T: short enough to repeat."""
-    from ..ops.core import split_coefficient
     return n.op == "add" and all(split_coefficient(t)[1].op in (None, "T") and
                                  split_coefficient(t)[1].size <= 2 for t in n.args)
 
