@@ -30,18 +30,25 @@ REGISTRY: dict = {}
 # equal nodes never coexist.
 _interned: dict = {}
 SWEEP_AT = 200_000   # table size that triggers a sweep on its own (library use without derive)
+SWEEP_SLACK = 2_000  # nodes the table may gain before `sweep(lazy=True)` does the work
+_LIVE = [0]          # the table's size after the last sweep
 
 
-def sweep() -> None:
+def sweep(lazy: bool = False) -> None:
     """Drop the nodes that only the table holds.  Newest first: a parent goes
     before its children (it was built after them), so one pass frees a whole
-    expression.  CPython's reference counts say who holds a node."""
+    expression.  CPython's reference counts say who holds a node.  `lazy` sweeps
+    only once the table has grown by SWEEP_SLACK: a pass per derivation would cost
+    as much as the derivation of a small expression."""
     table, refcount = _interned, sys.getrefcount
+    if lazy and len(table) < _LIVE[0] + SWEEP_SLACK:
+        return
     keys = list(table)
     while keys:
         full = keys.pop()   # popped, not iterated: a key kept in `keys` would keep its children alive
         if refcount(table[full]) <= 2:   # the table and refcount's own argument
             del table[full]
+    _LIVE[0] = len(table)
 
 
 class Expr:

@@ -199,7 +199,8 @@ class Unifier:
         return (self.fresh(), self.fresh())
 
     def resolve(self, d: Dim) -> Dim:
-        d = Dim.of(d)
+        if type(d) is not Dim:
+            d = Dim.of(d)
         name = d.name
         if name is not None:   # the common case: one name, bound or not
             return self._resolve_var(name) if name in self.subst else d

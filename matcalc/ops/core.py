@@ -390,7 +390,7 @@ def end_derivation() -> None:
     """Let the derivation's working set go and reset its budgets."""
     _RECENT.clear()
     MADE.clear()
-    sweep()
+    sweep(lazy=True)
     BUDGET["matpow terms"] = 0
 
 
