@@ -284,3 +284,26 @@ def test_generated_roundtrip(case, kind, data):
         assert to_text(back) == to_text(full), f"{kind} of {expr}: printed {r}, parsed back {back}"
         return
     assert back is full, f"{kind} of {expr}: printed {r}, parsed back {back}"
+
+
+@settings(settings.get_profile(PROFILE), max_examples=300)
+@given(any_expressions())
+def test_generated_transpose_keeps_symbols_and_plain_size(case):
+    """CSE builds a node's transpose only when some node shares its
+    `transpose_invariant` (symbols, number of nodes that are not .T): that must hold
+    for every node of every expression and of its derivatives."""
+    from matcalc.expr import make, walk
+    from matcalc.simplify.cse import transpose_invariant
+    expr, names = case
+    prob = api.problem(expr, command="parse")
+    roots = [prob.expr]
+    for kind in ("dir", "elem"):
+        try:
+            roots += [r.expr for r in matcalc.derive(kind, expr, [names[0]])]
+        except MatcalcError:
+            pass
+    plain: dict = {}
+    for root in roots:
+        for n in walk(root):
+            mirror = make("T", n)
+            assert transpose_invariant(mirror, plain) == transpose_invariant(n, plain), f"{n} and {mirror}"

@@ -61,6 +61,13 @@ def _chain(U, shapes, attrs):
     return (rows, cols)
 
 
+def _shaped(node, shape):
+    """node, its shape (already computed by the canonical constructor) remembered."""
+    if node._shape is None:
+        node._shape = shape
+    return node
+
+
 # ---- sums -------------------------------------------------------------------
 def split_coefficient(t):
     """t = c * rest with c rational: a Fraction, or the int 1 when t has no
@@ -179,7 +186,7 @@ def canon_mul(args, attrs):
         factors.insert(0, Num(coef))
     if len(factors) == 1:
         return factors[0]
-    return Apply("mul", factors)
+    return _shaped(Apply("mul", factors), shape)
 
 
 def _logistic(powers):
@@ -350,7 +357,7 @@ def canon_matmul(args, attrs):
     elif is_scalar(shape):
         mat = _scalar_product(chain)
     else:
-        mat = Apply("matmul", chain)
+        mat = _shaped(Apply("matmul", chain), shape)
     if mat is None:
         return make("mul", *scalars) if scalars else ONE
     return make("mul", *scalars, mat) if scalars else mat

@@ -10,6 +10,7 @@ a part that only repeats inside a named subexpression is not named twice.  Names
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 
 from ..expr import Apply, Sym, make, walk
 from ..ops.core import split_coefficient
@@ -63,10 +64,15 @@ def _most_saving(e, tried):
     if e.size < 2 * MIN_SIZE + 1:
         return None   # no room for two occurrences of a subexpression worth a name
     count = occurrences(e)
+    nodes = walk(e)
+    plain: dict = {}
+    kinds = Counter(transpose_invariant(n, plain) for n in nodes)   # children first: plain fills up
     candidates = {}   # node -> (saving, size)
-    for n in walk(e):
+    for n in nodes:
         if isinstance(n, Sym) or n.op == "T" or n.size < MIN_SIZE or n in tried or _combination_of_symbols(n):
             continue  # a transpose is counted with its argument; x - mu reads best spelt out
+        if count.get(n, 0) < 2 and kinds[transpose_invariant(n, plain)] < 2:
+            continue  # used once, and its transpose is not in the tree: no need to build it
         mirror = _transposed(n)
         wraps = mirror.op == "T" and mirror.args[0] is n   # inv(C).T: its uses are inside n's
         uses = count.get(n, 0) + (count.get(mirror, 0) if mirror is not n and not wraps else 0)
@@ -82,6 +88,23 @@ def _most_saving(e, tried):
                 and (key is None or candidates[n] > key):
             best, key = n, candidates[n]
     return best
+
+
+def transpose_invariant(n, plain: dict) -> tuple:
+    """What n and n.T share: their symbols and their number of nodes other than
+    transposes (transposing moves .T to the leaves, and symmetric ones absorb it).
+    Nodes that differ in it are not each other's transpose, so the transpose of a
+    node used once need only be built when another node shares it (building it is
+    the costliest step of naming).  `plain` memoises the counts; n's arguments must
+    be in it (walk order), or it is filled for them here.  tests/test_hypothesis.py
+    checks that it holds."""
+    size = plain.get(n)
+    if size is None:
+        for m in walk(n) if any(a not in plain for a in n.args) else (n,):
+            if m not in plain:
+                plain[m] = (m.op != "T") + sum(plain[a] for a in m.args)
+        size = plain[n]
+    return n.free, size
 
 
 def _dependency_order(defs):
