@@ -22,19 +22,21 @@ from ..ops.core import split_coefficient
 
 
 def bottom_up(step):
-    """A memoised pass: `step(node)` sees each node rebuilt from its already
-    transformed arguments (the same node when none changed)."""
+    """A memoised pass: `step(node)` sees each node that has arguments, rebuilt
+    from its already transformed arguments (the same node when none changed)."""
     def run(e, memo=None):
+        if not e.args:   # a leaf: no step has anything to do there
+            return e
         memo = {} if memo is None else memo
         hit = memo.get(e)
         if hit is None:
+            args = [run(a, memo) if a.args else a for a in e.args]
             out = e
-            if e.args:
-                args = [run(a, memo) for a in e.args]
-                if any(a is not b for a, b in zip(args, e.args)):
+            for a, b in zip(args, e.args):
+                if a is not b:
                     out = make(e.op, *args, attrs=e.attrs)  # lets matpow((A + X).T) become matpow(A + X).T
-                out = step(out, memo)
-            hit = memo[e] = out
+                    break
+            hit = memo[e] = step(out, memo)
         return hit
     return run
 
