@@ -32,6 +32,8 @@ _interned: dict = {}
 SWEEP_AT = 200_000   # table size that triggers a sweep on its own (library use without derive)
 SWEEP_SLACK = 2_000  # nodes the table may gain before `sweep(lazy=True)` does the work
 _LIVE = [0]          # the table's size after the last sweep
+_NEXT = [SWEEP_AT]   # the size that triggers the next sweep from the constructor: twice what
+#                      survived the last one, so a huge live expression costs amortised O(1)
 
 
 def sweep(lazy: bool = False) -> None:
@@ -49,6 +51,7 @@ def sweep(lazy: bool = False) -> None:
         if refcount(table[full]) <= 2:   # the table and refcount's own argument
             del table[full]
     _LIVE[0] = len(table)
+    _NEXT[0] = max(SWEEP_AT, 2 * len(table))
 
 
 class Expr:
@@ -74,7 +77,7 @@ class Expr:
         full = (cls, key)
         node = _interned.get(full)
         if node is None:
-            if len(_interned) >= SWEEP_AT:
+            if len(_interned) >= _NEXT[0]:
                 sweep()
             node = object.__new__(cls)
             node.key = key

@@ -20,10 +20,11 @@ SAVING = 6     # nodes a name must save: (occurrences - 1) × size
 NAMES = "CDFGHJKLNOPRSTUVWYZ"
 
 
-def occurrences(e, stop=()) -> dict:
+def occurrences(e, stop=(), order=None) -> dict:
     """How often each node occurs in the tree that e prints as (DAG edges counted),
-    not counting the occurrences inside the nodes of `stop`."""
-    order = walk(e)
+    not counting the occurrences inside the nodes of `stop`; `order` is walk(e)
+    when the caller has it."""
+    order = walk(e) if order is None else order
     count = {e: 1}
     for node in reversed(order):  # parents first
         c = count.get(node, 0)
@@ -63,8 +64,8 @@ def _most_saving(e, tried):
     inv(X.T@A@X): naming it names both)."""
     if e.size < 2 * MIN_SIZE + 1:
         return None   # no room for two occurrences of a subexpression worth a name
-    count = occurrences(e)
     nodes = walk(e)
+    count = occurrences(e, order=nodes)
     plain: dict = {}
     kinds = Counter(transpose_invariant(n, plain) for n in nodes)   # children first: plain fills up
     candidates = {}   # node -> (saving, size)
@@ -78,15 +79,15 @@ def _most_saving(e, tried):
         uses = count.get(n, 0) + (count.get(mirror, 0) if mirror is not n and not wraps else 0)
         small, large = sorted((n.size, mirror.size))
         if uses > 1 and small >= MIN_SIZE and (uses - 1) * large >= SAVING:
-            candidates[n] = ((uses - 1) * large, n.size)
+            candidates[n] = ((uses - 1) * large, n.size, mirror)
     if not candidates:
         return None
-    outside = occurrences(e, stop=candidates)   # uses not inside another candidate
+    outside = occurrences(e, stop=candidates, order=nodes)   # uses not inside another candidate
     best, key = None, None
-    for n in walk(e):  # children first: among equal savings the first occurrence wins
-        if n in candidates and (outside.get(n, 0) or outside.get(_transposed(n), 0)) \
-                and (key is None or candidates[n] > key):
-            best, key = n, candidates[n]
+    for n in nodes:  # children first: among equal savings the first occurrence wins
+        c = candidates.get(n)
+        if c is not None and (outside.get(n, 0) or outside.get(c[2], 0)) and (key is None or c[:2] > key):
+            best, key = n, c[:2]
     return best
 
 
@@ -140,8 +141,8 @@ def replace(e, target, by, memo=None):
     are rebuilt (canonically, so that the name sorts like any symbol)."""
     if e is target:
         return by
-    if e.size <= target.size or not e.args:
-        return e
+    if e.size <= target.size or not e.args or not target.free <= e.free:
+        return e   # too small, or without all of target's symbols: target is not in there
     memo = {} if memo is None else memo
     hit = memo.get(e)
     if hit is None:
