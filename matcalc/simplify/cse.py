@@ -40,8 +40,9 @@ def name_repeats(e, taken: set) -> tuple:
     defs: list[tuple] = []   # (name, definition)
     fresh = (n for n in itertools.chain(NAMES, (f"C{k}" for k in itertools.count(1))) if n not in taken)
     tried: set = set()   # each candidate once: naming must make progress
+    plain: dict = {}     # node -> its number of nodes that are not .T (transpose_invariant)
     while True:
-        best = _most_saving(e, tried)
+        best = _most_saving(e, tried, plain)
         if best is None:
             break
         tried.update((best, _transposed(best)))
@@ -57,7 +58,7 @@ def name_repeats(e, taken: set) -> tuple:
     return e, _dependency_order(list(reversed(defs)))
 
 
-def _most_saving(e, tried):
+def _most_saving(e, tried, plain: dict):
     """The subexpression whose name saves most nodes, or None.  One that occurs only
     inside other candidates waits for them (a@b.T inside a@b.T + b@a.T); one that
     also occurs elsewhere may go first (X.T@A@X in det(X.T@A@X) and in
@@ -66,13 +67,15 @@ def _most_saving(e, tried):
         return None   # no room for two occurrences of a subexpression worth a name
     nodes = walk(e)
     count = occurrences(e, order=nodes)
-    plain: dict = {}
-    kinds = Counter(transpose_invariant(n, plain) for n in nodes)   # children first: plain fills up
+    for n in nodes:   # children first; nodes of earlier rounds are already in `plain`
+        if n not in plain:
+            plain[n] = (n.op != "T") + sum(plain[a] for a in n.args)
+    kinds = Counter((n.free, plain[n]) for n in nodes)
     candidates = {}   # node -> (saving, size)
     for n in nodes:
         if isinstance(n, Sym) or n.op == "T" or n.size < MIN_SIZE or n in tried or _combination_of_symbols(n):
             continue  # a transpose is counted with its argument; x - mu reads best spelt out
-        if count.get(n, 0) < 2 and kinds[transpose_invariant(n, plain)] < 2:
+        if count.get(n, 0) < 2 and kinds[n.free, plain[n]] < 2:
             continue  # used once, and its transpose is not in the tree: no need to build it
         mirror = _transposed(n)
         wraps = mirror.op == "T" and mirror.args[0] is n   # inv(C).T: its uses are inside n's
