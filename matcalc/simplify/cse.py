@@ -149,6 +149,11 @@ def replace(e, target, by, memo=None):
     memo = {} if memo is None else memo
     hit = memo.get(e)
     if hit is None:
-        args = tuple(replace(a, target, by, memo) for a in e.args)
-        hit = memo[e] = e if all(a is b for a, b in zip(args, e.args)) else make(e.op, *args, attrs=e.attrs)
+        args = [replace(a, target, by, memo) for a in e.args]
+        hit = e
+        for a, b in zip(args, e.args):
+            if a is not b:
+                hit = make(e.op, *args, attrs=e.attrs)
+                break
+        memo[e] = hit
     return hit
