@@ -169,3 +169,29 @@ def test_api_mypy_clean_on_the_public_surface(tmp_path):
     run, errors = mypy("--check-untyped-defs")
     own = [line for line in errors if line.startswith(OWN_TYPED)]
     assert not own, "\n".join(own)
+
+
+def test_derive_pauses_the_cycle_collector_and_restores_it(monkeypatch):
+    """The cycle collector is paused while a derivation runs (it makes no cycles) and
+    switched back on after it, whatever happened; never touched when it was off, and
+    left running for a numeric check."""
+    import gc
+    seen = []
+    real = matcalc.api._derive
+
+    def spy(*a, **kw):
+        seen.append(gc.isenabled())
+        return real(*a, **kw)
+    monkeypatch.setattr(matcalc.api, "_derive", spy)
+    assert gc.isenabled()
+    matcalc.grad("tr(A@X)", wrt="X")
+    with pytest.raises(matcalc.MatcalcError):
+        matcalc.grad("A@x +", wrt="x")
+    matcalc.grad("tr(A@X)", wrt="X", check=True)
+    assert seen == [False, False, True] and gc.isenabled()
+    gc.disable()
+    try:
+        matcalc.grad("tr(A@X)", wrt="X")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
