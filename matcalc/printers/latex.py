@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 from ..ops import PREC_ATOM, PREC_KRON, PREC_MUL, PREC_POSTFIX, PREC_POW
 from .base import Printer
@@ -49,6 +50,7 @@ def _base_name(base: str) -> str:
     return base
 
 
+@lru_cache(maxsize=4096)   # a pure function of a few names, asked for every symbol printed
 def latex_name(name: str, differentials=frozenset()) -> str:
     """The LaTeX of a symbol name: `H_R` → `H_{R}`, `alpha` → `\\alpha`, `x12` → `x_{12}`."""
     if name in differentials and len(name) > 1:
