@@ -8,9 +8,10 @@ False)`), streaming: a line is answered as soon as it is read, nothing is kept p
 line, and `--jobs N` hands chunks of lines to N worker processes while printing the
 answers in input order.
 
-Start-up cost matters here (a one-liner must feel instant): this module imports only
-click and the library's light modules at start; json, shlex, signal, rich and the
-worker machinery are imported where they are used.
+Start-up cost matters here (a one-liner must feel instant): the plain one-liner does
+not come here at all (console.py, the entry point, answers it without click); this
+module imports only click and the library's light modules at start; json, shlex,
+signal, rich and the worker machinery are imported where they are used.
 """
 from __future__ import annotations
 

@@ -23,11 +23,11 @@ from .shapes import SCALAR, Dim, is_scalar
 # op name -> ops.Op; filled by matcalc.ops at import time
 REGISTRY: dict = {}
 
-# (class, key) -> node.  Held strongly, and swept (`sweep`) after each derivation:
-# a node nothing else holds leaves the table then, and dies.  Cheaper than weak
-# references (a weakref with a callback per node, on the hottest path of all), and
-# as safe: a node leaves the table only when nothing else can reach it, so two
-# equal nodes never coexist.
+# (class, key) -> node.  Held strongly, and swept (`sweep`) between derivations once
+# it has grown enough: a node nothing else holds leaves the table then, and dies.
+# Cheaper than weak references (a weakref with a callback per node, on the hottest
+# path of all), and as safe: a node leaves the table only when nothing else can
+# reach it, so two equal nodes never coexist.  Needs CPython's reference counts.
 _interned: dict = {}
 SWEEP_AT = 200_000   # table size that triggers a sweep on its own (library use without derive)
 SWEEP_SLACK = 2_000  # nodes the table may gain before `sweep(lazy=True)` does the work
