@@ -608,7 +608,8 @@ def _run(text: str, start: str, hints: bool = True, positions: bool = True):
         raise LimitError("the expression is nested too deeply", source=text) from None
     except LarkError as exc:  # pragma: no cover - anything else Lark may raise on odd input
         raise ParseError(f"cannot parse the input: {exc}", source=text) from None
-    _measure(tree, text)
+    if len(text) > min(MAX_DEPTH, MAX_NODES):   # every level and node takes a character at least:
+        _measure(tree, text)                     # a shorter text is within both limits
     return tree
 
 
