@@ -144,31 +144,33 @@ def canon_mul(args, attrs):
         else:
             flat.append(a)
     shape = _broadcast(None, [f.shape for f in flat], ())
-    coef = None   # 1 until a constant factor comes (Fraction arithmetic is slow)
+    # the coefficient: a Num node while it is one factor as written (no Fraction
+    # arithmetic, no new node), a Fraction once factors multiply; None for 1
+    coef = None
     powers: dict = {}
+    exps = False
     for f in flat:
         op = f.op
         if op is None and type(f) is Num:
             if f is ZERO:
                 return zero_like(shape)
-            coef = f.value if coef is None else coef * f.value
+            if f is not ONE:
+                coef = f if coef is None else _value(coef) * f.value
             continue
         if op == "zeros":
             return zero_like(shape)
         base, k = _base_exponent(f) if op == "pow" or op == "sqrt" else (f, 1)
         powers[base] = powers.get(base, 0) + k
-    if coef is None:
-        coef = 1
-    elif coef == 0:
-        return zero_like(shape)
-    _logistic(powers)
+        exps = exps or base.op == "exp"
+    if exps:
+        _logistic(powers)
     scalars, mats = [], []
     for base, k in powers.items():
         if k == 0:
             continue
         f = base if k == 1 else make("pow", base, Num(k))
-        if isinstance(f, Num):
-            coef *= f.value
+        if type(f) is Num:
+            coef = f.value if coef is None else _value(coef) * f.value
         else:
             (scalars if f.is_scalar else mats).append(f)
     if len(mats) > 1:  # ones(n,m) is the unit of ⊙
@@ -182,11 +184,22 @@ def canon_mul(args, attrs):
     if len(mats) > 1:
         mats.sort(key=lambda f: (f.op != "I", f.order))
     factors = scalars + mats
-    if coef != 1 or not factors:
-        factors.insert(0, Num(coef))
+    if coef is not None:
+        coef = coef if type(coef) is Num else Num(coef)
+        if coef is ZERO:
+            return zero_like(shape)
+        if coef is not ONE:
+            factors.insert(0, coef)
+    if not factors:
+        return ONE
     if len(factors) == 1:
         return factors[0]
     return _shaped(Apply("mul", factors), shape)
+
+
+def _value(c):
+    """A coefficient's value, whether it is still a Num node or already a Fraction."""
+    return c.value if type(c) is Num else c
 
 
 def _logistic(powers):
