@@ -80,6 +80,8 @@ class Dim:
     __rmul__ = __mul__
 
     def __eq__(self, other):
+        if other.__class__ is Dim:
+            return self.terms == other.terms
         if isinstance(other, int):
             other = Dim.of(other)
         return isinstance(other, Dim) and self.terms == other.terms

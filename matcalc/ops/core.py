@@ -54,7 +54,7 @@ def _broadcast(U, shapes, attrs):
 def _chain(U, shapes, attrs):
     rows, cols = shapes[0]
     for k, (r, c) in enumerate(shapes[1:], 1):
-        ok = (cols == r) if U is None else U.unify(cols, r)
+        ok = (cols is r or cols == r) if U is None else U.unify(cols, r)
         if not ok:
             raise ShapeMismatch("the columns of the left operand of @ must match the rows of the right", (k - 1, k))
         cols = c
@@ -281,6 +281,11 @@ def _pull_scalar_runs(chain, scalars):
     pulled out (_scalar_product)."""
     if len(chain) < 3:
         return chain
+    for a in chain:   # a run starts with a row: none, nothing to pull (the common case)
+        if a.shape[0].is_one:
+            break
+    else:
+        return chain
     out, k = [], 0
     while k < len(chain):
         run_end = None
@@ -315,8 +320,13 @@ _POWER_OPS = frozenset({"matpow", "inv", "T"})
 
 def _merge_powers(chain):
     """X@X -> matpow(X, 2), matpow(X, 2)@X -> matpow(X, 3), inv(A)@A -> I (dropped)."""
-    powers = [_power_of(a) if a.op in _POWER_OPS else (a, 1) for a in chain]
-    if all(k == 1 for _, k in powers) and all(powers[j][0] is not powers[j + 1][0] for j in range(len(powers) - 1)):
+    powers, merge, previous = [], False, None
+    for a in chain:
+        base, k = _power_of(a) if a.op in _POWER_OPS else (a, 1)
+        merge = merge or k != 1 or base is previous
+        powers.append((base, k))
+        previous = base
+    if not merge:
         return chain   # nothing to merge (the common case)
     out = []  # (base, exponent)
     for base, k in powers:
