@@ -322,26 +322,27 @@ class Signature:
         self.inputs = [tuple(p.split(",")) for p in re.findall(r"\(([^)]*)\)", ins)]
         self.output = tuple(re.findall(r"\(([^)]*)\)", out)[0].split(","))
         self.out_dims = tuple(Dim.parse(s) for s in self.output)
-        # for `apply`: each input letter with its constant (None for a size letter),
-        # each output a letter to look up or a Dim to substitute into
+        # for `infer` and `apply`: each input letter with its constant (None for a size
+        # letter), each output a letter to look up or a Dim to substitute into
         self.plan = [tuple((letter, Dim.of(int(letter)) if letter.isdigit() else None) for letter in p)
                      for p in self.inputs]
         letters = {letter for p in self.inputs for letter in p}
-        self.out_plan = tuple(od.name if od.name in letters else od for od in self.out_dims)
-
-    def _bind(self, shapes, unify, fresh):
-        if len(shapes) != len(self.inputs):
-            raise ShapeMismatch(f"takes {len(self.inputs)} argument(s), got {len(shapes)}")
-        env: dict = {}
-        for k, (pattern, shape) in enumerate(zip(self.inputs, shapes)):
-            for letter, d in zip(pattern, shape):
-                want = Dim.of(int(letter)) if letter.isdigit() else env.setdefault(letter, fresh(d))
-                if not unify(want, d):
-                    raise ShapeMismatch(self.text, (k,))
-        return tuple(od.subs(env) for od in self.out_dims)
+        self.out_plan: tuple = tuple(od.name if od.name in letters else od for od in self.out_dims)
 
     def infer(self, U: Unifier, shapes):
-        return self._bind(shapes, U.unify, lambda d: U.fresh())
+        """The output shape, unifying the inputs with the pattern: a letter's first
+        occurrence names its size, later ones must unify with it."""
+        if len(shapes) != len(self.plan):
+            raise ShapeMismatch(f"takes {len(self.inputs)} argument(s), got {len(shapes)}")
+        env: dict = {}
+        for k, (pattern, shape) in enumerate(zip(self.plan, shapes)):
+            for (letter, const), d in zip(pattern, shape):
+                want = const if const is not None else env.get(letter)
+                if want is None:
+                    env[letter] = d
+                elif not U.unify(want, d):
+                    raise ShapeMismatch(self.text, (k,))
+        return tuple(env[o] if isinstance(o, str) else o.subs(env) for o in self.out_plan)
 
     def apply(self, shapes):
         """The output shape for concrete input shapes (the hot path: every node's
