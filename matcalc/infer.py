@@ -299,6 +299,7 @@ def infer(parsed: Parsed, *, scalar: bool = False, command: str = "grad") -> Pro
         else:
             out = make(node.op, *(build(a) for a in node.args),
                        attrs=tuple(dim(a) if isinstance(a, Dim) else a for a in node.attrs))
+        out.shape   # every typed node is consistent: sizes settled late (a ⊙ tie-break) are checked here
         memo[node] = out
         return out
 
