@@ -130,8 +130,9 @@ def check_cli(args, stdin=None, *, what=""):
             if obj.get("ok") is False:
                 assert set(obj["error"]) >= {"kind", "message"}, f"{context}: {ln}"
                 assert obj["error"]["kind"] != "internal", f"{context}: {ln}"
-        if result.exit_code != 0:
-            assert lines and json.loads(lines[-1])["ok"] is False, f"{context}: {out!r} {err!r}"
+        if result.exit_code != 0:   # a batch fails when any line did; a command, with its one answer
+            failed = [json.loads(ln)["ok"] is False for ln in lines]
+            assert failed and (any(failed) if args[0] == "batch" else failed[-1]), f"{context}: {out!r} {err!r}"
     elif result.exit_code != 0:
         assert err.startswith("matcalc: error: ") or err.startswith("matcalc: line"), f"{context}: {err!r}"
     return result.exit_code, out
