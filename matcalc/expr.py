@@ -263,8 +263,6 @@ def make(op: str, *args, attrs=()) -> Expr:
         if len(MADE) >= MAX_MADE:
             MADE.clear()
         MADE[key] = hit
-        if hit.args:   # a canonical form is its own canonical form: rebuilding it is free
-            MADE.setdefault((hit.op, hit.args, hit.attrs), hit)
     return hit
 
 
@@ -338,4 +336,13 @@ def walk(e: Expr):
         else:
             stack.pop()
             out.append(node)
+    return out
+
+
+def depending(order, x) -> dict:
+    """node -> whether it depends on x, for `order` = walk(root) (children first)."""
+    out = {x: True}
+    for n in order:
+        if n is not x:
+            out[n] = any(out[a] for a in n.args)
     return out

@@ -9,18 +9,14 @@ down.  Only the linear operators need adjoint rules.
 from __future__ import annotations
 
 from ..errors import UnsupportedError
-from ..expr import REGISTRY, Expr, Sym, make, walk
+from ..expr import REGISTRY, Expr, Sym, depending, make, walk
 from ..ops.core import zero_like
 
 
 def transpose(L: Expr, dX: Sym, G: Expr, record=None) -> Expr:
-    depends: dict = {dX: True}   # walk visits children first
-    order = []
-    for n in walk(L):
-        if n is not dX:
-            depends[n] = any(depends[a] for a in n.args)
-        if depends[n]:
-            order.append(n)
+    nodes = walk(L)
+    depends = depending(nodes, dX)
+    order = [n for n in nodes if depends[n]]
     pending: dict = {L: [G]}
     found = []
     for node in reversed(order):  # parents before children

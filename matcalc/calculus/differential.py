@@ -8,21 +8,20 @@ asks its registry entry for `diff(node, dargs)`.
 from __future__ import annotations
 
 from ..errors import UnsupportedError
-from ..expr import REGISTRY, Expr, Sym, walk
+from ..expr import REGISTRY, Expr, Sym, depending, walk
 from ..ops.core import zero_like
 
 
 def differential(F: Expr, X: Sym, dX: Expr, record=None) -> Expr:
     tangents: dict = {}
-    constant: dict = {X: False}   # node -> it does not depend on X (walk visits children first)
-    for node in walk(F):
+    order = walk(F)
+    depends = depending(order, X)
+    for node in order:
         if node is X:
             tangents[node] = dX
-        elif not node.args or all(constant[a] for a in node.args):
-            constant[node] = True
+        elif not depends[node]:
             tangents[node] = zero_like(node.shape)
         else:
-            constant[node] = False
             entry = REGISTRY[node.op]
             if entry.diff is None:
                 raise UnsupportedError(f"the derivative of {entry.call[0] if entry.call else node.op} "

@@ -67,11 +67,9 @@ def _most_saving(e, tried, plain: dict):
         return None   # no room for two occurrences of a subexpression worth a name
     nodes = walk(e)
     count = occurrences(e, order=nodes)
-    for n in nodes:   # children first; nodes of earlier rounds are already in `plain`
-        if n not in plain:
-            plain[n] = (n.op != "T") + sum(plain[a] for a in n.args)
+    _plain_sizes(nodes, plain)
     kinds = Counter((n.free, plain[n]) for n in nodes)
-    candidates = {}   # node -> (saving, size)
+    candidates = {}   # node -> (saving, size, its transpose)
     for n in nodes:
         if isinstance(n, Sym) or n.op == "T" or n.size < MIN_SIZE or n in tried or _combination_of_symbols(n):
             continue  # a transpose is counted with its argument; x - mu reads best spelt out
@@ -100,15 +98,18 @@ def transpose_invariant(n, plain: dict) -> tuple:
     Nodes that differ in it are not each other's transpose, so the transpose of a
     node used once need only be built when another node shares it (building it is
     the costliest step of naming).  `plain` memoises the counts; n's arguments must
-    be in it (walk order), or it is filled for them here.  tests/test_hypothesis.py
+    be in it, or they are filled in here.  tests/test_hypothesis.py
     checks that it holds."""
-    size = plain.get(n)
-    if size is None:
-        for m in walk(n) if any(a not in plain for a in n.args) else (n,):
-            if m not in plain:
-                plain[m] = (m.op != "T") + sum(plain[a] for a in m.args)
-        size = plain[n]
-    return n.free, size
+    if n not in plain:
+        _plain_sizes(walk(n), plain)
+    return n.free, plain[n]
+
+
+def _plain_sizes(order, plain: dict) -> None:
+    """Fill `plain` for the nodes of `order` (children first; known ones are kept)."""
+    for m in order:
+        if m not in plain:
+            plain[m] = (m.op != "T") + sum(plain[a] for a in m.args)
 
 
 def _dependency_order(defs):
